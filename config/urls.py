@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("merchants.urls")),
+    path("", include("payments.urls")),
+    path("", include("customers.urls")),
+    path("", include("chargebacks.urls")),
+]

@@ -1,0 +1,44 @@
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import (
+    GatewayDeclined,
+    GatewayError,
+    GatewayResult,
+    GatewayTimeout,
+    GatewayTransientError,
+    PaymentGateway,
+)
+
+__all__ = [
+    "GatewayDeclined",
+    "GatewayError",
+    "GatewayResult",
+    "GatewayTimeout",
+    "GatewayTransientError",
+    "PaymentGateway",
+    "get_gateway",
+]
+
+
+@cache
+def _build(name: str) -> PaymentGateway:
+    if name == "sandbox":
+        from .sandbox import SandboxGateway
+
+        return SandboxGateway.from_settings()
+    if name == "stripe":
+        from .stripe import StripeGateway
+
+        return StripeGateway.from_settings()
+    raise ImproperlyConfigured(f"PAYMENT_GATEWAY must be 'sandbox' or 'stripe', not {name!r}")
+
+
+def get_gateway() -> PaymentGateway:
+    """The configured gateway (settings.PAYMENT_GATEWAY)."""
+    return _build(settings.PAYMENT_GATEWAY)
+
+
+get_gateway.cache_clear = _build.cache_clear  # type: ignore[attr-defined]

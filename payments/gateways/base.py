@@ -1,0 +1,47 @@
+"""The gateway protocol. Only payments.gateways talks to a payment gateway, and it
+never touches the database: services decide, gateways carry out."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class GatewayError(Exception):
+    """Base class for everything a gateway can answer other than success."""
+
+
+class GatewayDeclined(GatewayError):
+    """A definite refusal: retrying the same request will not change the answer."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class GatewayTransientError(GatewayError):
+    """A 5xx or a network fault: the outcome is unknown, retry with the same key."""
+
+
+class GatewayTimeout(GatewayTransientError):
+    """No answer in time: the outcome is unknown, retry with the same key."""
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    reference: str
+
+
+class PaymentGateway(Protocol):
+    """Every call takes our idempotency key, so repeating it never repeats the effect
+    at a gateway that honours keys."""
+
+    name: str
+
+    def authorize(
+        self, *, amount: int, currency: str, capture: bool, idempotency_key: str
+    ) -> GatewayResult: ...
+
+    def capture(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult: ...
+
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult: ...
+
+    def void(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult: ...

@@ -1,0 +1,289 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+
+from merchants.ids import new_id
+from merchants.models import Merchant
+
+from . import money
+
+
+def new_payment_id() -> str:
+    return new_id("pay")
+
+
+def new_transaction_id() -> str:
+    return new_id("txn")
+
+
+class DisplayStatus(models.TextChoices):
+    FAILED = "failed", "Failed"
+    CHARGEBACK = "chargeback", "Chargeback"
+    VOIDED = "voided", "Voided"
+    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    CAPTURED = "captured", "Captured"
+    AUTHORIZED = "authorized", "Authorized"
+
+
+# SPEC 3: the first that applies, in this order. Computed by the database so that
+# the list can filter and index it, and so it can never drift from the amounts.
+DISPLAY_STATUS_EXPRESSION = Case(
+    When(status="failed", then=Value(DisplayStatus.FAILED.value)),
+    When(is_chargebacked=True, then=Value(DisplayStatus.CHARGEBACK.value)),
+    When(is_voided=True, then=Value(DisplayStatus.VOIDED.value)),
+    When(
+        is_captured=True,
+        amount_reversed__gte=F("amount_captured"),
+        then=Value(DisplayStatus.REFUNDED.value),
+    ),
+    When(
+        is_captured=True,
+        amount_reversed__gt=0,
+        then=Value(DisplayStatus.PARTIALLY_REFUNDED.value),
+    ),
+    When(is_captured=True, then=Value(DisplayStatus.CAPTURED.value)),
+    default=Value(DisplayStatus.AUTHORIZED.value),
+    output_field=models.CharField(max_length=20),
+)
+
+
+class PaymentQuerySet(models.QuerySet):
+    def for_merchant(self, merchant: Merchant):
+        return self.filter(merchant=merchant)
+
+
+class Payment(models.Model):
+    """An authorization that may be captured, then reversed (refunded or voided).
+
+    The amount columns are counters kept by payments.services under a row lock;
+    the check constraints below make over-reversal impossible even for a bug.
+    """
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Initiator(models.TextChoices):
+        CIT = "CIT", "Customer-initiated"
+        MIT = "MIT", "Merchant-initiated"
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_payment_id, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payments")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    subscription = models.ForeignKey(
+        "customers.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    order_id = models.CharField(max_length=255, blank=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    initiator = models.CharField(max_length=3, choices=Initiator.choices, default=Initiator.CIT)
+    gateway_reference = models.CharField(max_length=255, blank=True)
+
+    is_captured = models.BooleanField(default=False)
+    amount_captured = models.BigIntegerField(default=0)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    amount_reversed = models.BigIntegerField(default=0)
+    amount_reversal_pending = models.BigIntegerField(default=0)
+    is_voided = models.BooleanField(default=False)
+    is_chargebacked = models.BooleanField(default=False)
+    chargeback_recorded_at = models.DateTimeField(null=True, blank=True)
+    display_status = models.GeneratedField(
+        expression=DISPLAY_STATUS_EXPRESSION,
+        output_field=models.CharField(max_length=20, choices=DisplayStatus.choices),
+        db_persist=True,
+    )
+
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("reverse_payment", "Can refund or void a payment")]
+        indexes = [
+            # The dashboard list: per merchant, newest first, keyset-paged.
+            models.Index(fields=["merchant", "-created_at", "-id"], name="payment_recent_idx"),
+            models.Index(
+                fields=["merchant", "display_status", "-created_at", "-id"],
+                name="payment_status_recent_idx",
+            ),
+            models.Index(fields=["merchant", "order_id"], name="payment_order_idx"),
+            models.Index(fields=["customer", "-created_at"], name="payment_customer_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_captured__gte=0, amount_captured__lte=F("amount")),
+                name="payment_captured_within_authorized",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_captured=True) | Q(amount_captured=0),
+                name="payment_uncaptured_has_no_captured_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_reversed__gte=0)
+                & (
+                    Q(amount_reversed__lte=F("amount_captured"))
+                    | Q(is_captured=False, is_voided=True, amount_reversed=F("amount"))
+                ),
+                name="payment_reversed_within_captured",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_reversal_pending__gte=0)
+                & Q(amount_reversal_pending__lte=F("amount_reversed")),
+                name="payment_pending_within_reversed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="succeeded") | Q(is_captured=False, amount_reversed=0),
+                name="payment_failed_is_never_moved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    # --- derived facts (SPEC 3) ---------------------------------------------------
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.amount_reversed > 0
+
+    @property
+    def is_fully_reversed(self) -> bool:
+        if self.is_voided:
+            return True
+        return self.is_captured and self.amount_reversed >= self.amount_captured
+
+    @property
+    def amount_reversible(self) -> int:
+        """What a reversal may still take: the whole authorization for a void, the
+        captured amount less every non-failed reversal for a refund."""
+        if self.status != self.Status.SUCCEEDED or self.is_voided:
+            return 0
+        if not self.is_captured:
+            return self.amount
+        return self.amount_captured - self.amount_reversed
+
+    @property
+    def next_reversal_type(self) -> str:
+        return Transaction.Type.REFUND if self.is_captured else Transaction.Type.VOID
+
+    def format_amount(self, minor: int) -> str:
+        return money.format_minor(minor, self.currency)
+
+
+class TransactionQuerySet(models.QuerySet):
+    def for_merchant(self, merchant: Merchant):
+        return self.filter(merchant=merchant)
+
+    def reversals(self):
+        return self.filter(type__in=Transaction.REVERSAL_TYPES)
+
+
+class Transaction(models.Model):
+    """One entry of a payment's ledger: authorization, capture, refund, void, chargeback."""
+
+    class Type(models.TextChoices):
+        AUTHORIZATION = "authorization", "Authorization"
+        CAPTURE = "capture", "Capture"
+        REFUND = "refund", "Refund"
+        VOID = "void", "Void"
+        CHARGEBACK = "chargeback", "Chargeback"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
+        DUPLICATE = "duplicate", "Duplicate"
+        FRAUDULENT = "fraudulent", "Fraudulent"
+        OTHER = "other", "Other"
+
+    REVERSAL_TYPES = (Type.REFUND, Type.VOID)
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=new_transaction_id, editable=False
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
+    type = models.CharField(max_length=20, choices=Type.choices)
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    is_external = models.BooleanField(default=False)
+    reason = models.CharField(max_length=30, choices=Reason.choices, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    order_id = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    gateway_reference = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_api_key = models.ForeignKey(
+        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Delivery bookkeeping for reversals sent to the gateway by a task.
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    send_lease_until = models.DateTimeField(null=True, blank=True)
+
+    objects = TransactionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["payment", "created_at"], name="txn_payment_idx"),
+            models.Index(fields=["merchant", "type", "-created_at"], name="txn_merchant_type_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="txn_pending_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="txn_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(is_external=False) | Q(type__in=["refund", "void"]),
+                name="txn_only_reversals_are_external",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.type in self.REVERSAL_TYPES
+
+    @property
+    def gateway_idempotency_key(self) -> str:
+        # Derived from our own id: a re-sent or duplicated task asks the gateway for
+        # the same operation, never a second one.
+        return f"backoffice-{self.id}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.created_by_id:
+            return self.created_by.email
+        if self.created_by_api_key_id:
+            return f"API key {self.created_by_api_key.prefix}…"
+        return "system"

@@ -1,0 +1,98 @@
+import os
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections
+
+from merchants import roles
+from payments.gateways import get_gateway
+from tests.factories import MerchantFactory, UserFactory, make_api_key
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_sessionstart(session):
+    from django.conf import settings
+
+    if IN_CI and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit("CI=true: the tests must run against PostgreSQL (set DATABASE_URL)", 3)
+
+
+def require_postgres():
+    """Races are only proven against PostgreSQL's row locks; SQLite serializes writes
+    and would make them pass for the wrong reason. Under CI this never skips."""
+    if connection.vendor != "postgresql":
+        if IN_CI:
+            pytest.fail("CI=true and the database is not PostgreSQL")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def merchant(db):
+    return MerchantFactory(name="Acme Shop")
+
+
+@pytest.fixture
+def other_merchant(db):
+    return MerchantFactory(name="Other Shop")
+
+
+@pytest.fixture
+def agent(merchant):
+    return UserFactory(email="agent@acme.test", merchant=merchant, role=roles.SUPPORT_AGENT)
+
+
+@pytest.fixture
+def merchant_admin(merchant):
+    return UserFactory(email="admin@acme.test", merchant=merchant, role=roles.MERCHANT_ADMIN)
+
+
+@pytest.fixture
+def platform_admin(db):
+    return UserFactory(
+        email="platform@platform.test", merchant=None, is_staff=True, role=roles.PLATFORM_ADMIN
+    )
+
+
+@pytest.fixture
+def api_key(merchant):
+    """(ApiKey, secret) of the merchant."""
+    return make_api_key(merchant, name="tests")
+
+
+@pytest.fixture
+def gateway_calls():
+    """The sandbox gateway's record of calls, emptied for this test. Answers a function
+    that lists the calls, optionally of one operation."""
+    gateway = get_gateway()
+    gateway.ledger.clear()
+
+    def calls(op: str | None = None) -> list[dict]:
+        return [c for c in gateway.ledger.calls() if op is None or c["op"] == op]
+
+    yield calls
+    gateway.ledger.clear()
+
+
+def run_concurrently(worker: Callable[[int], object], count: int) -> list[object]:
+    """Run worker(i) in `count` threads started together, each on its own database
+    connection; answers each call's return value or the exception it raised."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = worker(i)
+        except Exception as error:
+            results[i] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
