@@ -6,6 +6,9 @@ from simple_history.models import HistoricalRecords
 from merchants.ids import new_id
 from merchants.models import Merchant
 
+# `email__lower=...` compiles to LOWER(email) = ..., which the unique index below serves.
+models.CharField.register_lookup(Lower)
+
 
 def new_customer_id() -> str:
     return new_id("cus")

@@ -1,0 +1,90 @@
+"""Payment reads. Every read starts from the merchant, so a foreign id is never found."""
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q
+
+from customers.models import Customer, normalize_email
+from merchants.errors import NotFound, ValidationFailed
+from merchants.models import Merchant
+
+from .models import DisplayStatus, Payment, Transaction
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    has_more: bool
+
+    @property
+    def next_cursor(self) -> str | None:
+        return self.items[-1].id if self.has_more and self.items else None
+
+
+def _with_details(queryset):
+    return queryset.select_related("customer").prefetch_related(
+        Prefetch(
+            "transactions",
+            queryset=Transaction.objects.select_related("created_by", "created_by_api_key"),
+        )
+    )
+
+
+def get_payment(*, merchant: Merchant, payment_id: str) -> Payment:
+    """The merchant's payment with its customer and transactions, or NotFound."""
+    payment = _with_details(Payment.objects.for_merchant(merchant)).filter(id=payment_id).first()
+    if payment is None:
+        raise NotFound(f"No such payment: '{payment_id}'", param="id")
+    return payment
+
+
+def list_payments(
+    *,
+    merchant: Merchant,
+    display_status: str | None = None,
+    search: str | None = None,
+    customer: Customer | None = None,
+    limit: int = 25,
+    starting_after: str | None = None,
+    with_transactions: bool = False,
+) -> Page:
+    """Newest first, keyset-paged: `starting_after` is the id of the last payment of
+    the previous page, so every page is one index range scan, also at millions of rows."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"Limit must be between 1 and {MAX_PAGE_SIZE}", param="limit")
+    queryset = Payment.objects.for_merchant(merchant).select_related("customer")
+    if with_transactions:
+        queryset = _with_details(queryset)
+    if display_status:
+        if display_status not in DisplayStatus.values:
+            raise ValidationFailed(
+                "Display status must be one of " + ", ".join(DisplayStatus.values),
+                param="displayStatus",
+            )
+        queryset = queryset.filter(display_status=display_status)
+    if customer is not None:
+        queryset = queryset.filter(customer=customer)
+    if search := (search or "").strip():
+        customer_ids = Customer.objects.for_merchant(merchant).filter(
+            email__lower=normalize_email(search)
+        )
+        queryset = queryset.filter(
+            Q(id=search) | Q(order_id=search) | Q(customer_id__in=customer_ids.values("id"))
+        )
+    if starting_after:
+        anchor = (
+            Payment.objects.for_merchant(merchant)
+            .filter(id=starting_after)
+            .values("created_at", "id")
+            .first()
+        )
+        if anchor is None:
+            raise ValidationFailed(f"No such payment: '{starting_after}'", param="startingAfter")
+        queryset = queryset.filter(
+            Q(created_at__lt=anchor["created_at"])
+            | Q(created_at=anchor["created_at"], id__lt=anchor["id"])
+        )
+    rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
+    return Page(items=rows[:limit], has_more=len(rows) > limit)
