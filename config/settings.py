@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "customers",
     "payments",
     "chargebacks",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -124,7 +125,7 @@ REVERSAL_SEND_LEASE_SECONDS = env.int("REVERSAL_SEND_LEASE_SECONDS", default=120
 
 # --- Celery --------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localhost/"
 # In-process (eager) mode a failing task must not break the web request that
 # enqueued it: the reversal stays pending and the sweeper finishes it.
 CELERY_TASK_EAGER_PROPAGATES = False

@@ -6,6 +6,7 @@ authorized amount):
 | amount | what the sandbox does                                                      |
 |--------|----------------------------------------------------------------------------|
 | 666    | declines: authorizations fail, refunds/voids/captures are refused for good |
+| 667    | authorizes and captures, but refunds and voids of it are declined          |
 | 503    | answers 503 to the first two calls with one idempotency key, then succeeds |
 | 408    | times out on every call (after SANDBOX_GATEWAY_TIMEOUT_MS)                 |
 
@@ -30,6 +31,7 @@ from django.conf import settings
 from .base import GatewayDeclined, GatewayResult, GatewayTimeout, GatewayTransientError
 
 DECLINE_AMOUNT = 666
+REVERSAL_DECLINE_AMOUNT = 667
 TRANSIENT_AMOUNT = 503
 TIMEOUT_AMOUNT = 408
 TRANSIENT_FAILURES_BEFORE_SUCCESS = 2
@@ -121,7 +123,9 @@ class SandboxGateway:
             time.sleep(self.latency_ms / 1000)
         if amount == TRANSIENT_AMOUNT and seen <= TRANSIENT_FAILURES_BEFORE_SUCCESS:
             raise GatewayTransientError(f"sandbox: 503 on {op} (attempt {seen})")
-        if amount == DECLINE_AMOUNT:
+        if amount == DECLINE_AMOUNT or (
+            amount == REVERSAL_DECLINE_AMOUNT and op in ("refund", "void")
+        ):
             reason = "card_declined" if op == "authorize" else f"{op}_declined"
             raise GatewayDeclined(reason)
 
