@@ -67,11 +67,14 @@ def list_payments(
     if customer is not None:
         queryset = queryset.filter(customer=customer)
     if search := (search or "").strip():
-        customer_ids = Customer.objects.for_merchant(merchant).filter(
-            email__lower=normalize_email(search)
+        # Resolved first, so the OR below is three index lookups the planner can combine.
+        customer_ids = list(
+            Customer.objects.for_merchant(merchant)
+            .filter(email__lower=normalize_email(search))
+            .values_list("id", flat=True)
         )
         queryset = queryset.filter(
-            Q(id=search) | Q(order_id=search) | Q(customer_id__in=customer_ids.values("id"))
+            Q(id=search) | Q(order_id=search) | Q(customer_id__in=customer_ids)
         )
     if starting_after:
         anchor = (
@@ -82,9 +85,9 @@ def list_payments(
         )
         if anchor is None:
             raise ValidationFailed(f"No such payment: '{starting_after}'", param="startingAfter")
-        queryset = queryset.filter(
-            Q(created_at__lt=anchor["created_at"])
-            | Q(created_at=anchor["created_at"], id__lt=anchor["id"])
+        # (created_at, id) < anchor, written so the first term bounds the index range.
+        queryset = queryset.filter(created_at__lte=anchor["created_at"]).filter(
+            Q(created_at__lt=anchor["created_at"]) | Q(id__lt=anchor["id"])
         )
     rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
     return Page(items=rows[:limit], has_more=len(rows) > limit)
