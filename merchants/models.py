@@ -132,3 +132,38 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API POST sent with an `Idempotency-Key` (SPEC 7), so that
+    a retry gets the same answer instead of doing the work twice. Written in its own
+    committed transaction before the work starts (`in_progress`), so a concurrent retry
+    sees it; completed with the answer's status and body once the work is done."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # The request's fingerprint: a retry must repeat all three.
+    request_method = models.CharField(max_length=10)
+    request_path = models.TextField()
+    request_body_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "key"], name="idempotency_one_record_per_merchant_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.request_method} {self.request_path})"

@@ -1,3 +1,145 @@
-from ninja import Router
+"""Payments API (SPEC 3 and 4): schemas in, a service or selector call, the payment out.
 
-router = Router()
+Every rule lives in payments.services and payments.selectors; a refusal is a domain
+error that config.api_errors answers in the API's error shape. Authentication,
+idempotency and the error shape are applied to every operation by config.api.
+"""
+
+from ninja import Query, Router
+
+from config.api_errors import errors
+from customers.schemas import mark_blacklisted
+from merchants.api_auth import request_actor, request_merchant
+from merchants.models import Merchant
+
+from . import selectors, services
+from .models import Payment
+from .schemas import (
+    CaptureIn,
+    PaymentCreateIn,
+    PaymentListOut,
+    PaymentListQuery,
+    PaymentOut,
+    ReverseIn,
+)
+
+router = Router(tags=["payments"])
+
+
+def _answer(*, merchant: Merchant, payment_id: str) -> Payment:
+    """The payment as every endpoint answers it: read again after a write, with its
+    customer and every transaction."""
+    return selectors.get_payment(merchant=merchant, payment_id=payment_id)
+
+
+@router.post(
+    "",
+    response={200: PaymentOut, **errors(400, 403)},
+    summary="Create a payment",
+    operation_id="createPayment",
+)
+def create_payment(request, payload: PaymentCreateIn):
+    """Authorize (and capture, unless `capture` is false) a payment, synchronously.
+
+    The customer checks come first: a blacklisted email, or a customer restricted for
+    this initiator, answers 403 `customer_restricted` naming the `rule`, and creates
+    nothing. A gateway decline answers 200 with `status: failed`.
+    """
+    merchant = request_merchant(request)
+    customer = payload.customer
+    payment = services.create_payment(
+        merchant=merchant,
+        actor=request_actor(request),
+        amount=payload.amount,
+        currency=payload.currency,
+        customer_id=payload.customer_id,
+        customer_email=customer.email if customer else None,
+        customer_name=(customer.name or "") if customer else "",
+        initiator=payload.initiator,
+        capture=payload.capture,
+        order_id=payload.order_id,
+        metadata=payload.metadata,
+    )
+    return _answer(merchant=merchant, payment_id=payment.id)
+
+
+@router.get(
+    "",
+    response={200: PaymentListOut, **errors(400)},
+    summary="List payments",
+    operation_id="listPayments",
+)
+def list_payments(request, filters: Query[PaymentListQuery]):
+    """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
+    For the next page pass `nextCursor` as `startingAfter`; it is null on the last."""
+    page = selectors.list_payments(
+        merchant=request_merchant(request),
+        display_status=filters.display_status,
+        limit=filters.limit,
+        starting_after=filters.starting_after,
+        with_transactions=True,
+    )
+    mark_blacklisted(payment.customer for payment in page.items)
+    return {"data": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/{payment_id}",
+    response={200: PaymentOut, **errors(404)},
+    summary="Retrieve a payment",
+    operation_id="getPayment",
+)
+def get_payment(request, payment_id: str):
+    return _answer(merchant=request_merchant(request), payment_id=payment_id)
+
+
+@router.post(
+    "/{payment_id}/capture",
+    response={200: PaymentOut, **errors(400, 404)},
+    summary="Capture a payment",
+    operation_id="capturePayment",
+)
+def capture_payment(request, payment_id: str, payload: CaptureIn | None = None):
+    """Capture an authorization once, for `amount` (at most the authorized amount) or
+    all of it. Refused (400 invalid_request) for a failed, voided or captured payment."""
+    merchant = request_merchant(request)
+    services.capture_payment(
+        merchant=merchant,
+        payment_id=payment_id,
+        actor=request_actor(request),
+        amount=payload.amount if payload else None,
+    )
+    return _answer(merchant=merchant, payment_id=payment_id)
+
+
+@router.post(
+    "/{payment_id}/reverse",
+    response={200: PaymentOut, **errors(400, 404)},
+    summary="Refund or void a payment",
+    operation_id="reversePayment",
+)
+def reverse_payment(request, payment_id: str, payload: ReverseIn | None = None):
+    """Void an uncaptured payment (whole authorization only), or refund a captured one:
+    `amount`, or everything still refundable when omitted. The body is optional.
+
+    Refusals: 400 invalid_request when the payment failed or is fully reversed ("Payment
+    cannot be reversed: …"); 400 validation_error (`param: amount`) for a partial void
+    or a refund over what is left. The answer is the payment, the new reversal last in
+    `transactions`: `pending` until the gateway answers, `succeeded` at once when
+    `isExternal`.
+    """
+    merchant = request_merchant(request)
+    payload = payload or ReverseIn()
+    services.reverse_payment(
+        merchant=merchant,
+        payment_id=payment_id,
+        actor=request_actor(request),
+        amount=payload.amount,
+        is_external=payload.is_external,
+        reason=payload.reason,
+        note=payload.note or "",
+        order_id=payload.order_id,
+        metadata=payload.metadata,
+        currency=payload.currency,
+    )
+    return _answer(merchant=merchant, payment_id=payment_id)

@@ -1,0 +1,233 @@
+"""API schemas of payments (SPEC 3 and 4): camelCase in and out.
+
+Input schemas are strict: an amount is a JSON integer (5.5, "5" and true are refused,
+never rounded or coerced), unknown fields are refused, and every rule that needs the
+database is left to payments.services, which raises the domain errors.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from ninja import Field, Schema
+from pydantic import ConfigDict, StringConstraints, field_validator
+from pydantic.alias_generators import to_camel
+
+from customers.schemas import CustomerOut
+
+from . import money
+from .models import DisplayStatus, Payment, Transaction
+from .selectors import MAX_PAGE_SIZE
+from .services import (
+    MAX_METADATA_KEY_LENGTH,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_ORDER_ID_LENGTH,
+)
+
+Amount = Annotated[int, Field(gt=0, le=money.MAX_AMOUNT, description="Minor units")]
+Currency = Annotated[
+    str, Field(pattern=r"^[A-Z]{3}$", description="Upper-case ISO 4217 code", examples=["USD"])
+]
+OrderId = Annotated[str, Field(max_length=MAX_ORDER_ID_LENGTH)]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_METADATA_KEY_LENGTH)]
+MetadataValue = Annotated[str, StringConstraints(max_length=MAX_METADATA_VALUE_LENGTH)]
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(max_length=MAX_METADATA_KEYS, description="String keys to string values"),
+]
+
+PaymentStatus = Literal["succeeded", "failed"]
+Initiator = Literal["CIT", "MIT"]
+DisplayStatusName = Literal[
+    "failed",
+    "chargeback",
+    "voided",
+    "refunded",
+    "partially_refunded",
+    "captured",
+    "authorized",
+]
+TransactionType = Literal["authorization", "capture", "refund", "void", "chargeback"]
+TransactionStatus = Literal["pending", "succeeded", "failed"]
+ReversalReason = Literal["requested_by_customer", "duplicate", "fraudulent", "other"]
+
+# The Literal types above restate the model's choices for the OpenAPI document;
+# this keeps them from drifting apart.
+assert set(DisplayStatusName.__args__) == set(DisplayStatus.values)
+assert set(TransactionType.__args__) == set(Transaction.Type.values)
+assert set(TransactionStatus.__args__) == set(Transaction.Status.values)
+assert set(ReversalReason.__args__) == set(Transaction.Reason.values)
+assert set(PaymentStatus.__args__) == set(Payment.Status.values)
+assert set(Initiator.__args__) == set(Payment.Initiator.values)
+
+
+class InputSchema(Schema):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", strict=True)
+
+
+class OutputSchema(Schema):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+# --- in ---------------------------------------------------------------------------------
+
+
+class CustomerDetailsIn(InputSchema):
+    """The payment's customer by email: the merchant's customer with this email
+    (compared case-insensitively), created when new."""
+
+    email: str = Field(max_length=254)
+    name: str | None = Field(None, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def email_is_an_address(cls, email: str) -> str:
+        email = email.strip()
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            raise ValueError("Enter a valid email address") from None
+        return email
+
+
+class PaymentCreateIn(InputSchema):
+    amount: Amount
+    currency: Currency
+    customer_id: str | None = Field(None, max_length=40, description="An existing customer")
+    customer: CustomerDetailsIn | None = Field(
+        None, description="Or a customer by email; give customerId or customer, not both"
+    )
+    initiator: Initiator = "CIT"
+    capture: bool = Field(True, description="Capture at once (default) or only authorize")
+    order_id: OrderId | None = None
+    metadata: Metadata | None = None
+
+    @field_validator("customer")
+    @classmethod
+    def not_both_customer_fields(cls, customer, info):
+        if customer is not None and info.data.get("customer_id"):
+            raise ValueError("Give customerId or customer, not both")
+        return customer
+
+
+class CaptureIn(InputSchema):
+    amount: Amount | None = Field(None, description="At most the authorized amount; default all")
+
+
+class ReverseIn(InputSchema):
+    amount: Amount | None = Field(None, description="Default: everything still reversible")
+    is_external: bool = Field(
+        False, description="Record a reversal already done at the gateway; no gateway call"
+    )
+    reason: ReversalReason | None = Field(None, description="Default requested_by_customer")
+    note: str | None = Field(
+        None, max_length=MAX_NOTE_LENGTH, description="Required when the reason is other"
+    )
+    order_id: OrderId | None = Field(None, description="Default: the payment's orderId")
+    metadata: Metadata | None = None
+    currency: Currency | None = Field(None, description="When given, the payment's currency")
+
+
+# --- out --------------------------------------------------------------------------------
+
+
+class TransactionOut(OutputSchema):
+    """One ledger entry of a payment. Text fields never set are null."""
+
+    id: str
+    type: TransactionType
+    amount: int
+    status: TransactionStatus
+    is_external: bool
+    reason: ReversalReason | None
+    note: str | None
+    order_id: str | None
+    metadata: dict[str, str]
+    gateway_reference: str | None
+    failure_reason: str | None
+    created_by: str = Field(
+        description='Who acted: a user\'s email, "API key sk_test_abc…" or "system"'
+    )
+    created_at: datetime
+    processed_at: datetime | None
+
+    @staticmethod
+    def resolve_reason(txn: Transaction) -> str | None:
+        return txn.reason or None
+
+    @staticmethod
+    def resolve_note(txn: Transaction) -> str | None:
+        return txn.note or None
+
+    @staticmethod
+    def resolve_order_id(txn: Transaction) -> str | None:
+        return txn.order_id or None
+
+    @staticmethod
+    def resolve_gateway_reference(txn: Transaction) -> str | None:
+        return txn.gateway_reference or None
+
+    @staticmethod
+    def resolve_failure_reason(txn: Transaction) -> str | None:
+        return txn.failure_reason or None
+
+    @staticmethod
+    def resolve_created_by(txn: Transaction) -> str:
+        return txn.actor_label
+
+
+class PaymentOut(OutputSchema):
+    """A payment (SPEC 3) with its customer and its transactions, oldest first."""
+
+    id: str
+    order_id: str | None
+    amount: int
+    currency: str
+    status: PaymentStatus
+    initiator: Initiator
+    is_captured: bool
+    amount_captured: int
+    amount_reversed: int
+    amount_reversal_pending: int
+    is_reversed: bool
+    is_fully_reversed: bool
+    is_voided: bool
+    is_chargebacked: bool
+    chargeback_recorded_at: datetime | None
+    display_status: DisplayStatusName
+    customer: CustomerOut | None
+    metadata: dict[str, str]
+    transactions: list[TransactionOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_order_id(payment: Payment) -> str | None:
+        return payment.order_id or None
+
+    @staticmethod
+    def resolve_transactions(payment: Payment) -> list[Transaction]:
+        return list(payment.transactions.all())
+
+
+class PaymentListOut(OutputSchema):
+    """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
+
+    data: list[PaymentOut]
+    has_more: bool
+    next_cursor: str | None = Field(description="Null on the last page")
+
+
+class PaymentListQuery(Schema):
+    """Query parameters of the payments list (parsed from text, so not strict)."""
+
+    model_config = ConfigDict(alias_generator=to_camel)
+
+    limit: int = Field(10, ge=1, le=MAX_PAGE_SIZE, description=f"1 to {MAX_PAGE_SIZE}")
+    starting_after: str | None = Field(
+        None, description="The `nextCursor` of the previous page (a payment id)"
+    )
+    display_status: DisplayStatusName | None = Field(None, description="Only this status")
