@@ -44,6 +44,8 @@ class Customer(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["merchant", "-created_at", "-id"], name="customer_recent_idx"),
+            # Blacklisting an email finds its customers at every merchant.
+            models.Index(Lower("email"), name="customer_email_lower_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -161,6 +163,12 @@ class Subscription(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     cancel_at_period_end = models.BooleanField(default=False)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # The day of the month monthly periods end on (clamped to shorter months), so that
+    # a subscription ending on the 31st comes back to the 31st after February.
+    billing_anchor_day = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # Set while the current period's payment is being taken (the period was already
+    # advanced); a renewal run that died mid-charge leaves it, and a later run retries.
+    charge_pending_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SubscriptionQuerySet.as_manager()
@@ -173,6 +181,12 @@ class Subscription(models.Model):
                 condition=models.Q(status="active"),
                 name="subscription_due_idx",
             ),
+            models.Index(
+                fields=["charge_pending_since"],
+                condition=models.Q(charge_pending_since__isnull=False),
+                name="subscription_pending_idx",
+            ),
+            models.Index(fields=["merchant", "-created_at", "-id"], name="subscription_recent_idx"),
         ]
         constraints = [
             models.CheckConstraint(

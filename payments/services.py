@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.hooks import audit_payment_capture, audit_payment_create, audit_payment_reversal
 from customers import services as customer_services
 from customers.models import Customer
 from merchants.actors import Actor
@@ -110,6 +111,7 @@ def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
 # --- create -------------------------------------------------------------------------
 
 
+@audit_payment_create
 def create_payment(
     *,
     merchant: Merchant,
@@ -124,6 +126,7 @@ def create_payment(
     order_id: str | None = None,
     metadata: dict | None = None,
     subscription=None,
+    gateway_idempotency_key: str | None = None,
 ) -> Payment:
     """Authorize (and capture when `capture`) synchronously, since a checkout waits.
 
@@ -131,7 +134,9 @@ def create_payment(
     come first, and a refused payment creates nothing and calls no gateway. A gateway
     decline is recorded as a failed payment. A gateway that does not answer is
     recorded as failed too (`gateway_unavailable`), since nothing was authorized
-    that we know of.
+    that we know of. A caller that may retry the same charge (a subscription renewal)
+    passes its own `gateway_idempotency_key`, so a retry after an unanswered attempt
+    can never authorize twice at the gateway.
     """
     amount = validate_amount(amount)
     currency = validate_currency(currency)
@@ -162,7 +167,7 @@ def create_payment(
             amount=amount,
             currency=currency,
             capture=capture,
-            idempotency_key=f"backoffice-{payment_id}",
+            idempotency_key=gateway_idempotency_key or f"backoffice-{payment_id}",
         )
         reference = result.reference
     except GatewayDeclined as declined:
@@ -222,6 +227,7 @@ def create_payment(
 # --- capture ------------------------------------------------------------------------
 
 
+@audit_payment_capture
 def capture_payment(
     *, merchant: Merchant, payment_id: str, actor: Actor, amount: int | None = None
 ) -> Payment:
@@ -273,6 +279,7 @@ def capture_payment(
 # --- reverse ------------------------------------------------------------------------
 
 
+@audit_payment_reversal
 def reverse_payment(
     *,
     merchant: Merchant,

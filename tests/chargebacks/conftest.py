@@ -1,0 +1,1 @@
+from tests.customers.conftest import anonymous_api, api, other_api  # noqa: F401
