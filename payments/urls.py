@@ -1,1 +1,12 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("payments/", views.payment_list, name="list"),
+    path("payments/<str:payment_id>/", views.payment_detail, name="detail"),
+    path("payments/<str:payment_id>/refund/", views.payment_reverse, name="reverse"),
+    path("overview/", views.overview, name="overview"),
+]

@@ -1,0 +1,71 @@
+from django import forms
+
+from .models import Customer
+
+
+class CustomerSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Email, name or cus_…", "autocomplete": "off"}
+        ),
+    )
+    after = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+
+class RestrictionsForm(forms.Form):
+    """The customer's restrictions as a whole: what is shown is what gets saved."""
+
+    restrict_cit = forms.BooleanField(
+        label="Restrict customer-initiated payments (CIT)", required=False
+    )
+    restrict_mit = forms.BooleanField(
+        label="Restrict recurring / merchant-initiated payments (MIT)",
+        required=False,
+        help_text="Also cancels the customer's active subscriptions at their period end.",
+    )
+    restrict_reason = forms.CharField(label="Reason", required=False, max_length=500)
+
+    @classmethod
+    def for_customer(cls, customer: Customer) -> "RestrictionsForm":
+        return cls(
+            initial={
+                "restrict_cit": customer.restrict_cit,
+                "restrict_mit": customer.restrict_mit,
+                "restrict_reason": customer.restrict_reason,
+            }
+        )
+
+
+class BlacklistSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Email", "autocomplete": "off"}
+        ),
+    )
+
+
+class BlacklistAddForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)
+    reason = forms.CharField(label="Reason", max_length=500)
+
+
+class BlacklistRemoveForm(forms.Form):
+    """Shown in a dialog over the blacklist page, whose add form also has a "reason":
+    its own ids keep every label pointing at its own field."""
+
+    reason = forms.CharField(
+        label="Why is it removed?",
+        max_length=500,
+        widget=forms.TextInput(attrs={"autofocus": True}),
+        help_text="Kept in the entry's history.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_remove_%s")
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,266 @@
+"""Dashboard pages of customers (merchant members) and of the blacklist (platform admins)."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from merchants.dashboard import (
+    actor_for,
+    dashboard_view,
+    dialog_done,
+    hx_events,
+    render_page,
+    wants_partial,
+)
+from merchants.errors import DomainError, NotFound
+from payments import money
+from payments import selectors as payment_selectors
+from payments.views import decorate_for_list
+
+from . import selectors, services
+from .forms import (
+    BlacklistAddForm,
+    BlacklistRemoveForm,
+    BlacklistSearchForm,
+    CustomerSearchForm,
+    RestrictionsForm,
+)
+from .models import BlacklistEntry, Customer, normalize_email
+
+PAGE_SIZE = 25
+BLACKLIST_LIMIT = 200
+
+
+def _apply_service_error(form, refused: DomainError, fields: dict[str, str]) -> None:
+    field = fields.get(refused.param or "")
+    form.add_error(field if field in form.fields else None, refused.message)
+
+
+# --- customers ------------------------------------------------------------------------------
+
+
+@dashboard_view("customers.view_customer")
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = CustomerSearchForm(request.GET)
+    form.is_valid()
+    q = form.cleaned_data.get("q") or ""
+    after = form.cleaned_data.get("after") or ""
+    error = None
+    try:
+        page = selectors.list_customers(
+            merchant=request.merchant,
+            search=q or None,
+            limit=PAGE_SIZE,
+            starting_after=after or None,
+        )
+        items, next_cursor = list(page.items), page.next_cursor
+    except DomainError as refused:
+        items, next_cursor, error = [], None, refused.message
+    # One query for the whole page; the answer is normalized (trimmed, lower-case) emails.
+    blacklisted = selectors.blacklisted_emails([c.email for c in items])
+    for customer in items:
+        customer.is_blacklisted = normalize_email(customer.email) in blacklisted
+
+    list_url = reverse("customers:list")
+    base_query = {"q": q} if q else {}
+    context = {
+        "nav": "customers",
+        "form": form,
+        "customers": items,
+        "error": error,
+        "filtered": bool(q),
+        "is_first_page": not after,
+        "newest_url": f"{list_url}?{urlencode(base_query)}" if base_query else list_url,
+        "older_url": (
+            f"{list_url}?{urlencode({**base_query, 'after': next_cursor})}" if next_cursor else None
+        ),
+    }
+    return render_page(request, "customers/list.html", context, partial="results")
+
+
+def _get_customer_or_404(request: HttpRequest, customer_id: str) -> Customer:
+    try:
+        customer = selectors.get_customer(merchant=request.merchant, customer_id=customer_id)
+    except NotFound:
+        raise Http404("No such customer") from None
+    if customer is None:
+        raise Http404("No such customer")
+    return customer
+
+
+def _customer_context(request: HttpRequest, customer: Customer, restrictions_form=None) -> dict:
+    payments = payment_selectors.list_payments(
+        merchant=request.merchant, customer=customer, limit=PAGE_SIZE
+    ).items
+    for payment in payments:
+        decorate_for_list(payment)
+    subscriptions = list(
+        selectors.list_subscriptions(
+            merchant=request.merchant, customer=customer, limit=PAGE_SIZE, starting_after=None
+        ).items
+    )
+    for subscription in subscriptions:
+        subscription.amount_display = money.format_minor(subscription.amount, subscription.currency)
+    return {
+        "nav": "customers",
+        "customer": customer,
+        "is_blacklisted": services.is_email_blacklisted(customer.email),
+        "payments": payments,
+        "more_payments_url": (
+            f"{reverse('payments:list')}?{urlencode({'q': customer.email})}"
+            if len(payments) >= PAGE_SIZE
+            else None
+        ),
+        "subscriptions": subscriptions,
+        "restrictions_form": restrictions_form or RestrictionsForm.for_customer(customer),
+    }
+
+
+@dashboard_view("customers.view_customer")
+def customer_detail(request: HttpRequest, customer_id: str) -> HttpResponse:
+    customer = _get_customer_or_404(request, customer_id)
+    return render(request, "customers/detail.html", _customer_context(request, customer))
+
+
+_RESTRICTION_FIELDS = {
+    "restrictCit": "restrict_cit",
+    "restrict_cit": "restrict_cit",
+    "restrictMit": "restrict_mit",
+    "restrict_mit": "restrict_mit",
+    "restrictReason": "restrict_reason",
+    "restrict_reason": "restrict_reason",
+}
+
+
+@dashboard_view("customers.view_customer", "customers.change_restrictions")
+def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpResponse:
+    """POST the restrictions form (merchant admins). HTMX swaps the restrictions card."""
+    customer = _get_customer_or_404(request, customer_id)
+    if request.method != "POST":
+        return redirect("customers:detail", customer_id=customer.id)
+    form = RestrictionsForm(request.POST)
+    if form.is_valid():
+        try:
+            customer = services.update_restrictions(
+                merchant=request.merchant,
+                customer_id=customer.id,
+                actor=actor_for(request),
+                restrict_cit=form.cleaned_data["restrict_cit"],
+                restrict_mit=form.cleaned_data["restrict_mit"],
+                restrict_reason=form.cleaned_data["restrict_reason"],
+            )
+        except DomainError as refused:
+            _apply_service_error(form, refused, _RESTRICTION_FIELDS)
+        else:
+            text = "Restrictions saved"
+            if not wants_partial(request):
+                messages.success(request, text)
+                return redirect("customers:detail", customer_id=customer.id)
+            context = {
+                "customer": customer,
+                "restrictions_form": RestrictionsForm.for_customer(customer),
+                "is_blacklisted": services.is_email_blacklisted(customer.email),
+                "saved": True,
+            }
+            response = render(request, "customers/detail.html#restrictions", context)
+            return hx_events(response, toast=text, customerChanged={"id": customer.id})
+    if wants_partial(request):
+        context = {"customer": customer, "restrictions_form": form}
+        return render(request, "customers/detail.html#restrictions", context)
+    return render(request, "customers/detail.html", _customer_context(request, customer, form))
+
+
+# --- blacklist (platform admins) ------------------------------------------------------------
+
+
+def _blacklist_context(request: HttpRequest, add_form=None) -> dict:
+    search_form = BlacklistSearchForm(request.GET)
+    search_form.is_valid()
+    q = search_form.cleaned_data.get("q") or ""
+    entries = list(
+        selectors.list_blacklist(search=q or None, include_removed=True)[: BLACKLIST_LIMIT + 1]
+    )
+    truncated = len(entries) > BLACKLIST_LIMIT
+    entries = entries[:BLACKLIST_LIMIT]
+    return {
+        "nav": "blacklist",
+        "search_form": search_form,
+        "q": q,
+        "active_entries": [e for e in entries if e.removed_at is None],
+        "removed_entries": [e for e in entries if e.removed_at is not None],
+        "truncated": truncated,
+        "limit": BLACKLIST_LIMIT,
+        "add_form": add_form or BlacklistAddForm(),
+    }
+
+
+@dashboard_view("customers.view_blacklistentry", merchant=False)
+def blacklist(request: HttpRequest) -> HttpResponse:
+    return render_page(
+        request, "customers/blacklist.html", _blacklist_context(request), partial="entries"
+    )
+
+
+@dashboard_view("customers.view_blacklistentry", "customers.add_blacklistentry", merchant=False)
+def blacklist_add(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("customers:blacklist")
+    form = BlacklistAddForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = services.add_to_blacklist(
+                email=form.cleaned_data["email"],
+                reason=form.cleaned_data["reason"],
+                actor=actor_for(request),
+            )
+        except DomainError as refused:
+            _apply_service_error(form, refused, {"email": "email", "reason": "reason"})
+        else:
+            text = f"{entry.email} added to the blacklist"
+            if not wants_partial(request):
+                messages.success(request, text)
+                return redirect("customers:blacklist")
+            response = render(
+                request, "customers/blacklist.html#add_form", {"add_form": BlacklistAddForm()}
+            )
+            return hx_events(response, toast=text, blacklistChanged=True)
+    if wants_partial(request):
+        return render(request, "customers/blacklist.html#add_form", {"add_form": form})
+    return render(request, "customers/blacklist.html", _blacklist_context(request, form))
+
+
+@dashboard_view("customers.view_blacklistentry", "customers.change_blacklistentry", merchant=False)
+def blacklist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """GET: the removal form (a dialog for HTMX); POST: remove, keeping the reason."""
+    entry = get_object_or_404(BlacklistEntry, pk=entry_id)
+    form = BlacklistRemoveForm(request.POST or None)
+    if request.method == "POST" and entry.removed_at is None and form.is_valid():
+        try:
+            services.remove_from_blacklist(
+                entry_id=entry.pk, actor=actor_for(request), reason=form.cleaned_data["reason"]
+            )
+        except DomainError as refused:
+            _apply_service_error(form, refused, {"reason": "reason"})
+        else:
+            text = f"{entry.email} removed from the blacklist"
+            if wants_partial(request):
+                return dialog_done(toast=text, blacklistChanged=True)
+            messages.success(request, text)
+            return redirect("customers:blacklist")
+    context = {
+        "nav": "blacklist",
+        "entry": entry,
+        "form": form,
+        "dialog_title": "Remove from the blacklist",
+        "dialog_body": "customers/blacklist_remove.html#form",
+    }
+    # In a dialog the form posts with HTMX; on its own page (no JS) it is a plain form.
+    context["in_dialog"] = wants_partial(request)
+    if wants_partial(request):
+        template = (
+            "_dialog.html" if request.method == "GET" else "customers/blacklist_remove.html#form"
+        )
+        return render(request, template, context)
+    return render(request, "customers/blacklist_remove.html", context)

@@ -1,0 +1,120 @@
+import uuid
+
+from django import forms
+
+from . import money
+from .models import DisplayStatus, Payment, Transaction
+
+
+class PaymentFilterForm(forms.Form):
+    """The payments list's query string: ?status=&q=&after= (a plain GET form)."""
+
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[("", "All statuses"), *DisplayStatus.choices],
+        required=False,
+    )
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=255,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Payment id, order id or customer email",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    after = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+
+def new_form_token() -> str:
+    return uuid.uuid4().hex
+
+
+class ReversalForm(forms.Form):
+    """Refund (captured) or void (not captured) a payment, in major units.
+
+    The amount is converted with payments.money exactly: more decimals than the
+    currency has is an error, never a rounding. The service stays the authority on
+    what may be reversed (it decides under the payment's row lock); the checks here
+    only give a person a clearer message first.
+    """
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    amount = forms.CharField(
+        label="Amount",
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=Transaction.Reason.choices,
+        initial=Transaction.Reason.REQUESTED_BY_CUSTOMER,
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the reason is Other.",
+    )
+    is_external = forms.BooleanField(
+        label="Already refunded at the gateway (record only)", required=False
+    )
+    confirm_chargeback = forms.BooleanField(
+        label="I understand: the customer already got this money back through the chargeback",
+        required=False,
+    )
+
+    def __init__(self, *args, payment: Payment, **kwargs):
+        self.payment = payment
+        kwargs.setdefault(
+            "initial",
+            {
+                "token": new_form_token(),
+                "amount": money.format_major(payment.amount_reversible, payment.currency),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.is_void = not payment.is_captured
+        if self.is_void:
+            # A void always releases the whole authorization.
+            del self.fields["amount"]
+            self.fields["reason"].widget.attrs["autofocus"] = True
+            self.fields["is_external"].label = "Already voided at the gateway (record only)"
+        else:
+            self.fields["amount"].widget.attrs["autofocus"] = True
+            self.fields["amount"].help_text = (
+                f"In {payment.currency}; at most "
+                f"{money.format_minor(payment.amount_reversible, payment.currency)}."
+            )
+        if not payment.is_chargebacked:
+            del self.fields["confirm_chargeback"]
+
+    def clean_amount(self) -> int:
+        raw = self.cleaned_data["amount"]
+        currency = self.payment.currency
+        try:
+            minor = money.major_to_minor(raw, currency)
+        except money.MoneyError as error:
+            raise forms.ValidationError(str(error)) from None
+        if minor <= 0:
+            raise forms.ValidationError("Enter an amount greater than 0.")
+        if minor > self.payment.amount_reversible:
+            available = money.format_minor(self.payment.amount_reversible, currency)
+            raise forms.ValidationError(f"At most {available} can be refunded.")
+        return minor
+
+    def clean_confirm_chargeback(self) -> bool:
+        confirmed = self.cleaned_data["confirm_chargeback"]
+        if not confirmed:
+            raise forms.ValidationError(
+                "This payment was charged back: confirm that you want to return money again."
+            )
+        return confirmed
+
+    @property
+    def minor_amount(self) -> int | None:
+        return None if self.is_void else self.cleaned_data["amount"]

@@ -1,0 +1,98 @@
+// Dialog glue for HTMX: a <dialog data-dialog> appended to the page opens as a modal
+// (focus moves in, Escape closes, focus returns to what opened it), closes on the
+// server's `closeDialog` event, and `toast` events show a short confirmation.
+(function () {
+  "use strict";
+
+  var opener = null;
+
+  function openDialog(dialog) {
+    if (dialog.open || !dialog.isConnected) return;
+    document.querySelectorAll("dialog[data-dialog][open]").forEach(function (other) {
+      if (other !== dialog) other.close();
+    });
+    opener = document.activeElement;
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      // The opener may have been re-rendered meanwhile (the page refreshes itself):
+      // then its replacement, found by id, gets the focus back.
+      var target = opener && (opener.isConnected ? opener : opener.id && document.getElementById(opener.id));
+      if (target) target.focus();
+      opener = null;
+    });
+    dialog.showModal();
+  }
+
+  function closeDialogs() {
+    document.querySelectorAll("dialog[data-dialog][open]").forEach(function (dialog) {
+      dialog.close();
+    });
+  }
+
+  function showToast(text) {
+    var region = document.getElementById("toasts");
+    if (!region || !text) return;
+    var toast = document.createElement("div");
+    toast.className = "toast";
+    toast.setAttribute("role", "status");
+    toast.textContent = text;
+    region.appendChild(toast);
+    window.setTimeout(function () { toast.classList.add("toast-leaving"); }, 4000);
+    window.setTimeout(function () { toast.remove(); }, 4600);
+  }
+
+  // Errors re-rendered inside a dialog: move focus to the first field in error.
+  function focusFirstError(root) {
+    var invalid = root.querySelector(
+      "[aria-invalid='true'], .field-invalid input, .field-invalid select, .field-invalid textarea, .alert-error"
+    );
+    if (!invalid) return;
+    if (!invalid.matches("input, select, textarea")) invalid.setAttribute("tabindex", "-1");
+    invalid.focus();
+  }
+
+  // New content from HTMX: a dialog to open, or a dialog's form swapped after an error.
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.matches) return;
+    if (elt.matches("dialog[data-dialog]")) {
+      openDialog(elt);
+    } else if (elt.closest("dialog[data-dialog][open]")) {
+      focusFirstError(elt);
+    } else {
+      elt.querySelectorAll("dialog[data-dialog]").forEach(openDialog);
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest && event.target.closest("[data-close-dialog]");
+    if (!closer) return;
+    var dialog = closer.closest("dialog");
+    if (dialog) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  // A plain (non-HTMX) form: disable its submit button once sent, against double clicks.
+  // The server's one-use form token covers whatever still gets through.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    window.setTimeout(function () {
+      form.querySelectorAll("button[type='submit']").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+
+  document.body.addEventListener("closeDialog", closeDialogs);
+  document.body.addEventListener("toast", function (event) {
+    var detail = event.detail || {};
+    showToast(typeof detail === "string" ? detail : detail.value || detail.message);
+  });
+  // paymentChanged is handled by the payment page itself (hx-trigger="paymentChanged from:body");
+  // here it only tells tests and assistive tech that something changed.
+  document.body.addEventListener("paymentChanged", function () {
+    document.documentElement.dataset.lastChange = String(Date.now());
+  });
+})();
