@@ -5,6 +5,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from audit.hooks import audit_api_key_create, audit_api_key_revoke
+
 from .errors import NotFound, ValidationFailed
 from .ids import random_token
 from .models import ApiKey, Merchant, User, hash_api_key
@@ -13,6 +15,7 @@ KEY_RANDOM_LENGTH = 32
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
+@audit_api_key_create
 def create_api_key(
     *,
     merchant: Merchant,
@@ -43,6 +46,7 @@ def create_api_key(
     return key, raw_key
 
 
+@audit_api_key_revoke
 def revoke_api_key(*, merchant: Merchant, key_id: str, revoked_by: User | None = None) -> ApiKey:
     with transaction.atomic():
         key = ApiKey.objects.for_merchant(merchant).select_for_update().filter(id=key_id).first()

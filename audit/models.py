@@ -1,0 +1,123 @@
+"""The audit trail: one append-only row per money action, refused or not.
+
+Append-only twice over: the model refuses to update or delete a row through the ORM
+(instance and queryset), and on PostgreSQL a trigger (see the migrations) refuses
+UPDATE and DELETE of `audit_auditentry` from any SQL at all.
+
+Also here: the history of the roles themselves (`auth.Group` and its permissions),
+registered with django-simple-history from this app because `auth` is not ours.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils import timezone
+from simple_history import register
+
+
+class AuditLogImmutable(Exception):
+    """Raised on any attempt to change or remove an audit entry."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditLogImmutable("Audit entries are append-only: they cannot be updated")
+
+    def delete(self):
+        raise AuditLogImmutable("Audit entries are append-only: they cannot be deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditLogImmutable("Audit entries are append-only: they cannot be updated")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AuditLogImmutable("Audit entries are append-only: they cannot be updated")
+
+    def for_merchant(self, merchant):
+        return self.filter(merchant=merchant)
+
+    def for_target(self, target_type: str, target_id: str):
+        return self.filter(target_type=target_type, target_id=str(target_id))
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object, when, from where, and whether it was allowed."""
+
+    class Action(models.TextChoices):
+        PAYMENT_CREATE = "payment.create", "Payment created"
+        PAYMENT_CAPTURE = "payment.capture", "Payment captured"
+        PAYMENT_REFUND = "payment.refund", "Payment refunded"
+        PAYMENT_REFUND_EXTERNAL = "payment.refund_external", "External refund recorded"
+        PAYMENT_VOID = "payment.void", "Payment voided"
+        PAYMENT_CHARGEBACK = "payment.chargeback", "Chargeback recorded"
+        CUSTOMER_RESTRICT = "customer.restrict", "Customer restrictions changed"
+        BLACKLIST_ADD = "blacklist.add", "Email blacklisted"
+        BLACKLIST_REMOVE = "blacklist.remove", "Email removed from the blacklist"
+        API_KEY_CREATE = "api_key.create", "API key created"
+        API_KEY_REVOKE = "api_key.revoke", "API key revoked"
+        USER_ROLES_CHANGE = "user.roles_change", "User roles changed"
+        USER_PRIVILEGES_CHANGE = "user.privileges_change", "User staff/superuser/active changed"
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        REFUSED = "refused", "Refused"
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # PROTECT: a user, key or merchant that acted can be deactivated or revoked, never
+    # deleted from under its audit trail (SET_NULL would have to UPDATE this table).
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_api_key = models.ForeignKey(
+        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Kept in clear so the entry reads the same even if the user's email changes.
+    actor_label = models.CharField(max_length=254)
+    merchant = models.ForeignKey(
+        "merchants.Merchant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
+    )
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCEEDED)
+    detail = models.TextField(blank=True)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at"], name="audit_merchant_recent_idx"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            models.Index(fields=["action", "-created_at"], name="audit_action_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        target = f" {self.target_type} {self.target_id}" if self.target_id else ""
+        return f"{self.action}{target} by {self.actor_label}: {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditLogImmutable("Audit entries are append-only: they cannot be updated")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogImmutable("Audit entries are append-only: they cannot be deleted")
+
+
+# Role definitions (a group's permissions) keep a history: who, when, what changed.
+# Membership (which user holds which role) is recorded as AuditEntry rows instead, by
+# audit.signals, because it changes from either side of the relation.
+register(Group, app="audit", m2m_fields=["permissions"])

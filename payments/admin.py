@@ -1,0 +1,172 @@
+"""Admin for payments and their ledger (SPEC 9): searchable and filterable, read-only
+(money and ledger above all), a payment's transactions inline, nothing deletable.
+Money moves only through payments.services (dashboard, API, tasks), which enforce the
+rules and write the audit trail."""
+
+from django.contrib import admin
+
+from audit.admin_mixins import AuditTrailLinkMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
+
+from .models import Payment, Transaction
+
+PAYMENT_MONEY_FIELDS = [
+    "id",
+    "merchant",
+    "customer",
+    "subscription",
+    "amount",
+    "currency",
+    "status",
+    "failure_reason",
+    "initiator",
+    "gateway_reference",
+    "is_captured",
+    "amount_captured",
+    "captured_at",
+    "amount_reversed",
+    "amount_reversal_pending",
+    "is_voided",
+    "is_chargebacked",
+    "chargeback_recorded_at",
+    "display_status",
+    "created_at",
+    "updated_at",
+]
+
+
+class TransactionInline(ReadOnlyTabularInline):
+    model = Transaction
+    fk_name = "payment"
+    fields = [
+        "id",
+        "type",
+        "amount",
+        "status",
+        "is_external",
+        "reason",
+        "note",
+        "failure_reason",
+        "gateway_reference",
+        "created_by",
+        "created_by_api_key",
+        "created_at",
+        "processed_at",
+    ]
+    ordering = ["created_at", "id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdminMixin, AuditTrailLinkMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "customer_email",
+        "amount_display",
+        "display_status",
+        "initiator",
+        "order_id",
+        "created_at",
+    ]
+    list_filter = [
+        "display_status",
+        "status",
+        "initiator",
+        "currency",
+        "is_captured",
+        "is_voided",
+        "is_chargebacked",
+        "merchant",
+        "created_at",
+    ]
+    search_fields = ["=id", "order_id", "customer__email", "=gateway_reference"]
+    search_help_text = "Payment id, order id, customer email or gateway reference"
+    date_hierarchy = "created_at"
+    list_select_related = ["merchant", "customer"]
+    show_full_result_count = False  # millions of rows: no COUNT(*) per page
+    readonly_fields = [*PAYMENT_MONEY_FIELDS, "audit_trail"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["id", "merchant", "customer", "subscription", "order_id", "metadata"]},
+        ),
+        (
+            "Authorization",
+            {
+                "fields": [
+                    "amount",
+                    "currency",
+                    "status",
+                    "failure_reason",
+                    "initiator",
+                    "gateway_reference",
+                    "display_status",
+                ]
+            },
+        ),
+        (
+            "Capture and reversals",
+            {
+                "fields": [
+                    "is_captured",
+                    "amount_captured",
+                    "captured_at",
+                    "amount_reversed",
+                    "amount_reversal_pending",
+                    "is_voided",
+                ]
+            },
+        ),
+        ("Chargeback", {"fields": ["is_chargebacked", "chargeback_recorded_at"]}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+        ("Audit", {"fields": ["audit_trail"]}),
+    ]
+    inlines = [TransactionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Even the order id and metadata: a payment is the merchant's record of a sale,
+        # kept as the services wrote it (no history here would show an edit).
+        return [*PAYMENT_MONEY_FIELDS, "order_id", "metadata", "audit_trail"]
+
+    @admin.display(description="Customer", ordering="customer__email")
+    def customer_email(self, obj: Payment) -> str:
+        return obj.customer.email if obj.customer_id else "—"
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Payment) -> str:
+        return obj.format_amount(obj.amount)
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "payment",
+        "merchant",
+        "type",
+        "amount_display",
+        "status",
+        "is_external",
+        "reason",
+        "actor",
+        "created_at",
+    ]
+    list_filter = ["type", "status", "is_external", "reason", "merchant", "created_at"]
+    search_fields = ["=id", "=payment__id", "order_id", "=gateway_reference", "note"]
+    search_help_text = "Transaction id, payment id, order id, gateway reference or note"
+    date_hierarchy = "created_at"
+    list_select_related = ["payment", "merchant", "created_by", "created_by_api_key"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Transaction._meta.fields]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: Transaction) -> str:
+        return obj.payment.format_amount(obj.amount)
+
+    @admin.display(description="By")
+    def actor(self, obj: Transaction) -> str:
+        return obj.actor_label
