@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -84,7 +85,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Dialog submit tokens and the login throttle live in the cache: point CACHE_URL at
+# Redis (e.g. redis://127.0.0.1:6379/1) when more than one process serves the site.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 AUTH_USER_MODEL = "merchants.User"
+# Sign-in is throttled: 5 failures per (email, IP) in 15 minutes.
+AUTHENTICATION_BACKENDS = ["merchants.auth_backends.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -140,6 +147,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.resend_stale_reversals",
         "schedule": 60.0,
     },
+    "renew-subscriptions": {
+        "task": "customers.tasks.renew_subscriptions",
+        "schedule": 60.0,
+    },
 }
 
 # --- Security ------------------------------------------------------------------
@@ -168,6 +179,10 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "base-uri": [CSP.SELF],
 }
+
+# How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
+AUDIT_TRUST_X_FORWARDED_FOR = env.int("AUDIT_TRUST_X_FORWARDED_FOR", default=0)
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 LOGGING = {
     "version": 1,
