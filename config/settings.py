@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Under /api/ every answer is JSON, also Django's own 404/500 pages.
+    "config.api_errors.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,6 +148,10 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stale-reversals": {
         "task": "payments.tasks.resend_stale_reversals",
         "schedule": 60.0,
+    },
+    "purge-idempotency-records": {
+        "task": "merchants.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
     },
     "renew-subscriptions": {
         "task": "customers.tasks.renew_subscriptions",

@@ -11,3 +11,6 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("chargebacks.urls")),
 ]
+
+handler404 = "config.api_errors.page_not_found"
+handler500 = "config.api_errors.server_error"
