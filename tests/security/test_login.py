@@ -143,6 +143,8 @@ def _deploy_check(extra_env: dict) -> subprocess.CompletedProcess:
     checks (GeneratedField) ask the database for its version: point the process at
     the test database, which exists, rather than at the configured one."""
     env = {**os.environ, **extra_env}
+    # The browser tests set this for their own process; production never has it.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     if connection.vendor == "sqlite":
         env["DATABASE_URL"] = "sqlite://:memory:"  # never create the project's db.sqlite3
     elif "DATABASE_URL" in env:
