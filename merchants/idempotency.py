@@ -12,8 +12,10 @@ merchant and key; a retry gets the first answer back instead of doing the work a
    idempotency_error; the first still running -> 409 conflict; otherwise the stored
    status and body, with `Idempotent-Replayed: true`.
 5. After the work: a 400 (the request was refused by validation, and nothing was
-   done) or a 5xx (the work failed; the client may retry) deletes the record, so the
-   key can be used again; any other answer is stored.
+   done) deletes the record, so the key can be used again; any other answer is
+   stored, a 5xx too (as Stripe does): a server error may come after the money moved
+   (e.g. while rendering the answer), so a retry under the same key replays the error
+   rather than risk doing the work twice. A new key is a new attempt.
 
 Records are kept for at least 24 hours, then purged by `merchants.tasks`. A record
 left `in_progress` by a process that died mid-request keeps answering 409 until it is
@@ -127,13 +129,9 @@ def replay(record: IdempotencyRecord) -> HttpResponse:
 
 
 def is_stored(response: HttpResponseBase) -> bool:
-    """A 400 did nothing (services refuse before they write) and a 5xx may be retried:
-    neither is kept. Everything else is the answer to replay."""
-    return (
-        response.status_code != 400
-        and response.status_code < 500
-        and not getattr(response, "streaming", False)
-    )
+    """A 400 did nothing (services refuse before they write): it is not kept.
+    Everything else, server errors included, is the answer to replay."""
+    return response.status_code != 400 and not getattr(response, "streaming", False)
 
 
 def purge_expired(*, now=None) -> int:
@@ -189,11 +187,9 @@ def idempotent_posts(run: Callable[..., HttpResponseBase]) -> Callable[..., Http
                 )
             return replay(record)
 
-        try:
-            response = run(request, *args, **kwargs)
-        except BaseException:
-            release(record)
-            raise
+        # An exception escaping here (the API's handlers turn errors into answers, so
+        # only a dying process) leaves the record in progress: its outcome is unknown.
+        response = run(request, *args, **kwargs)
         try:
             if is_stored(response):
                 complete(record, response)

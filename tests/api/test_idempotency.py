@@ -162,7 +162,7 @@ def test_not_found_is_stored(api):
     assert retry["Idempotent-Replayed"] == "true"
 
 
-def test_a_server_error_stores_nothing_so_the_client_may_retry(api, payment, monkeypatch):
+def test_a_server_error_is_replayed_never_redone_under_the_same_key(api, payment, monkeypatch):
     path = f"/payments/{payment.id}/reverse"
     real_get_payment = selectors.get_payment
 
@@ -174,10 +174,13 @@ def test_a_server_error_stores_nothing_so_the_client_may_retry(api, payment, mon
     monkeypatch.setattr(selectors, "get_payment", real_get_payment)
 
     assert crashed.status_code == 500
-    assert not IdempotencyRecord.objects.exists()
-    assert (
-        api.post(path, {"amount": 100, "isExternal": True}, idempotency_key="k").status_code == 200
-    )
+    # The refund was committed before the answer failed: the same key must not redo it.
+    retry = api.post(path, {"amount": 100, "isExternal": True}, idempotency_key="k")
+    assert retry.status_code == 500 and retry["Idempotent-Replayed"] == "true"
+    assert Transaction.objects.reversals().count() == 1
+    fresh = api.post(path, {"amount": 100, "isExternal": True}, idempotency_key="k2")
+    assert fresh.status_code == 200
+    assert Transaction.objects.reversals().count() == 2
 
 
 @pytest.mark.parametrize("key", ["", "k" * 256])

@@ -160,13 +160,13 @@ def test_a_failure_halfway_answers_500_and_records_nothing(api, payment, custome
     assert not Chargeback.objects.exists()
     assert not Transaction.objects.filter(type="chargeback").exists()
 
-    # The failed attempt stored nothing under its key: a retry does the work.
+    # A server error is replayed under its key (its outcome could have been unknown);
+    # a new key is a new attempt, which does the work.
     monkeypatch.undo()
-    retry = api.post(
-        path(payment.id),
-        {"blacklistCustomer": True, "customerRestrictions": {"restrictMit": True}},
-        idempotency_key="cb-fail",
-    )
+    body = {"blacklistCustomer": True, "customerRestrictions": {"restrictMit": True}}
+    replayed = api.post(path(payment.id), body, idempotency_key="cb-fail")
+    assert replayed.status_code == 500 and replayed["Idempotent-Replayed"] == "true"
+    retry = api.post(path(payment.id), body, idempotency_key="cb-retry")
     assert retry.status_code == 200 and "Idempotent-Replayed" not in retry
 
 
