@@ -19,13 +19,18 @@ def pytest_sessionstart(session):
         pytest.exit("CI=true: the tests must run against PostgreSQL (set DATABASE_URL)", 3)
 
 
+def skip_unless_ci(reason: str) -> None:
+    """Skip on a developer's machine that lacks a service; under CI=true, fail."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
 def require_postgres():
     """Races are only proven against PostgreSQL's row locks; SQLite serializes writes
     and would make them pass for the wrong reason. Under CI this never skips."""
     if connection.vendor != "postgresql":
-        if IN_CI:
-            pytest.fail("CI=true and the database is not PostgreSQL")
-        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+        skip_unless_ci("the database is not PostgreSQL (set DATABASE_URL)")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from merchants.actors import SYSTEM
 from payments import services, tasks
 from payments.gateways import get_gateway
 from payments.models import Transaction
-from tests.conftest import IN_CI, require_postgres
+from tests.conftest import require_postgres, skip_unless_ci
 from tests.factories import PaymentFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
@@ -30,17 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def _redis_url() -> str:
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
-        if IN_CI:
-            pytest.fail("CI=true and TEST_REDIS_URL is not set")
-        pytest.skip("needs Redis (set TEST_REDIS_URL)")
+        skip_unless_ci("TEST_REDIS_URL is not set (Redis is needed)")
     import redis
 
     try:
         redis.Redis.from_url(url).ping()
     except redis.ConnectionError:
-        if IN_CI:
-            raise
-        pytest.skip(f"Redis at {url} is not reachable")
+        skip_unless_ci(f"Redis at {url} is not reachable")
     return url
 
 
