@@ -23,7 +23,7 @@ def skip_unless_ci(reason: str) -> None:
     """Skip on a developer's machine that lacks a service; under CI=true, fail."""
     if IN_CI:
         pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
+    pytest.skip(reason)  # not under CI: see above
 
 
 def require_postgres():
