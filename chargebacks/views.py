@@ -40,6 +40,7 @@ def record_chargeback(request: HttpRequest, payment_id: str) -> HttpResponse:
         form = RecordChargebackForm(request.POST, has_customer=has_customer)
         if form.is_valid():
             token = FormToken(
+                merchant=request.merchant,
                 user_id=request.user.pk,
                 purpose=f"chargeback:{payment.id}",
                 token=form.cleaned_data["token"],

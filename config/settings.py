@@ -87,7 +87,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Dialog submit tokens and the login throttle live in the cache: point CACHE_URL at
+# The login throttle lives in the cache: point CACHE_URL at
 # Redis (e.g. redis://127.0.0.1:6379/1) when more than one process serves the site.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 

@@ -13,17 +13,15 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from . import idempotency
 from .actors import Actor
-from .models import Merchant
-
-FORM_TOKEN_TTL_SECONDS = 24 * 60 * 60
-_IN_FLIGHT = "in-flight"
+from .models import IdempotencyRecord, Merchant
 
 
 def dashboard_view(*permissions: str, merchant: bool = True) -> Callable:
@@ -98,30 +96,45 @@ def dialog_done(*, toast: str, **events) -> HttpResponse:
 # --- one-use form tokens ----------------------------------------------------------------
 #
 # A dialog form carries a uuid4 generated when the dialog was rendered. The first POST
-# with it claims it atomically (cache.add); a second POST with the same token (a double
-# click, a resubmit, a retried request) finds it claimed and gets the first outcome
-# instead of acting again. The store is Django's default cache: a per-process LocMemCache
-# unless CACHES points at a shared cache (Redis) for multi-process deployments.
+# with it claims it atomically; a second POST with the same token (a double click, a
+# resubmit, a retried request) finds it claimed and gets the first outcome instead of
+# acting again. The claim is a row of the API's idempotency table (unique per merchant
+# and key, committed before the action starts), so it holds across every process and
+# server, and it is purged with the API's keys after 24 hours.
 
 
 class FormToken:
     """The claim on one (user, purpose, token)."""
 
-    def __init__(self, *, user_id: int, purpose: str, token: str):
-        self.key = f"dashboard-form-token:{user_id}:{purpose}:{token}"
+    def __init__(self, *, merchant: Merchant, user_id: int, purpose: str, token: str):
+        self.merchant = merchant
+        self.key = f"dashboard:{user_id}:{purpose}:{token}"
+        self._fingerprint = idempotency.Fingerprint("POST", f"dashboard:{purpose}", "")
+        self._record: IdempotencyRecord | None = None
 
     def claim(self) -> bool:
         """True for the first claim; False when this token was already used."""
-        return cache.add(self.key, _IN_FLIGHT, FORM_TOKEN_TTL_SECONDS)
+        self._record, first = idempotency.claim(
+            merchant=self.merchant, key=self.key, fingerprint=self._fingerprint
+        )
+        return first
 
     def release(self) -> None:
         """The action was refused (nothing happened): the same form may be resent."""
-        cache.delete(self.key)
+        if self._record is not None:
+            idempotency.release(self._record)
 
     def complete(self, outcome: str) -> None:
-        cache.set(self.key, outcome, FORM_TOKEN_TTL_SECONDS)
+        IdempotencyRecord.objects.filter(pk=self._record.pk).update(
+            status=IdempotencyRecord.Status.COMPLETED,
+            response_status=200,
+            response_body=outcome,
+            completed_at=timezone.now(),
+        )
 
     def outcome(self) -> str | None:
         """What the first use recorded, or None while it is still running."""
-        value = cache.get(self.key)
-        return None if value in (None, _IN_FLIGHT) else value
+        record = self._record
+        if record is None or record.status != IdempotencyRecord.Status.COMPLETED:
+            return None
+        return record.response_body

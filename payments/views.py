@@ -172,6 +172,7 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
         # When nothing is reversible any more the template says why instead of the form.
         if reversal_blocked_reason(payment) is None and form.is_valid():
             token = FormToken(
+                merchant=request.merchant,
                 user_id=request.user.pk,
                 purpose=f"reverse:{payment.id}",
                 token=form.cleaned_data["token"],

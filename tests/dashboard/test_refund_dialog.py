@@ -5,10 +5,10 @@ import json
 import re
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from merchants.actors import SYSTEM
+from merchants.dashboard import FormToken
 from payments import services
 from payments.models import Payment, Transaction
 from tests.conftest import require_postgres, run_concurrently
@@ -173,7 +173,10 @@ def test_double_submit_with_the_same_token_reverses_once(agent_client, payment):
 
 def test_a_second_submit_while_the_first_is_running_is_told_to_wait(agent_client, agent, payment):
     token = dialog_token(agent_client, payment)
-    cache.add(f"dashboard-form-token:{agent.pk}:reverse:{payment.id}:{token}", "in-flight")
+    # Another process holds the claim and has not finished yet.
+    FormToken(
+        merchant=payment.merchant, user_id=agent.pk, purpose=f"reverse:{payment.id}", token=token
+    ).claim()
     response = post(agent_client, payment, token=token, amount="5.00")
     assert response.status_code == 200
     assert "already being submitted" in response.content.decode()
