@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("customers.urls")),
     path("", include("chargebacks.urls")),
+    path("", include("audit.urls")),
 ]
 
 handler404 = "config.api_errors.page_not_found"

@@ -22,6 +22,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.change_restrictions",
         "merchants.view_apikey",
         "merchants.manage_api_keys",
+        "audit.view_auditentry",
     ],
     PLATFORM_ADMIN: [
         "customers.view_blacklistentry",

@@ -127,6 +127,8 @@ EXPECTED: dict[str, Page | Api] = {
         acts=True,
     ),
     "payments:overview": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    # --- dashboard: audit ---
+    "audit:activity": Page(get=(403, 200, 403), post=(403, 405, 403)),
     # --- dashboard: chargebacks ---
     "chargebacks:record": Page(
         get=(200, 200, 403),
