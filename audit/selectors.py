@@ -1,10 +1,8 @@
 """Audit reads for the dashboard: always the merchant's own entries."""
 
-from django.db.models import Q
-
 from merchants.errors import ValidationFailed
 from merchants.models import Merchant
-from payments.selectors import Page
+from merchants.paging import Page, keyset_page
 
 from .models import AuditEntry
 
@@ -27,17 +25,11 @@ def list_activity(
         queryset = queryset.filter(action=action)
     if target_id:
         queryset = queryset.filter(target_id=target_id.strip())
-    if starting_after:
-        anchor = (
-            AuditEntry.objects.for_merchant(merchant)
-            .filter(pk=starting_after)
-            .values("created_at", "pk")
-            .first()
-        )
-        if anchor is None:
-            raise ValidationFailed("No such entry", param="after")
-        queryset = queryset.filter(created_at__lte=anchor["created_at"]).filter(
-            Q(created_at__lt=anchor["created_at"]) | Q(pk__lt=anchor["pk"])
-        )
-    rows = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
-    return Page(items=rows[:limit], has_more=len(rows) > limit)
+    return keyset_page(
+        queryset,
+        anchors=AuditEntry.objects.for_merchant(merchant),
+        limit=limit,
+        starting_after=starting_after,
+        missing="entry",
+        param="after",
+    )

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from merchants.dashboard import dashboard_view, render_page
 from merchants.errors import DomainError
-from payments.selectors import Page
+from merchants.paging import Page
 
 from .models import AuditEntry
 from .selectors import list_activity

@@ -5,33 +5,11 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from merchants.errors import NotFound, ValidationFailed
+from merchants.errors import NotFound
 from merchants.models import Merchant
-from payments.selectors import MAX_PAGE_SIZE, Page
+from merchants.paging import Page, keyset_page
 
 from .models import BlacklistEntry, Customer, Subscription, normalize_email
-
-
-def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationFailed(f"Limit must be between 1 and {MAX_PAGE_SIZE}", param="limit")
-
-
-def _keyset_page(queryset: QuerySet, *, anchors: QuerySet, limit: int, starting_after) -> Page:
-    """Newest first: `starting_after` is the id of the last row of the previous page,
-    looked up among `anchors` (the merchant's rows), so a page is one index range."""
-    _check_limit(limit)
-    if starting_after:
-        anchor = anchors.filter(id=starting_after).values("created_at", "id").first()
-        if anchor is None:
-            raise ValidationFailed(f"No such cursor: '{starting_after}'", param="startingAfter")
-        # (created_at, id) < anchor, written so the first term bounds the index range.
-        queryset = queryset.filter(created_at__lte=anchor["created_at"]).filter(
-            Q(created_at__lt=anchor["created_at"]) | Q(id__lt=anchor["id"])
-        )
-    rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
-    return Page(items=rows[:limit], has_more=len(rows) > limit)
-
 
 # --- customers ---------------------------------------------------------------------------
 
@@ -58,7 +36,7 @@ def list_customers(
         queryset = queryset.filter(
             Q(id=search) | Q(email__lower__startswith=normalize_email(search))
         )
-    return _keyset_page(
+    return keyset_page(
         queryset,
         anchors=Customer.objects.for_merchant(merchant),
         limit=limit,
@@ -122,7 +100,7 @@ def list_subscriptions(
     queryset = Subscription.objects.for_merchant(merchant).select_related("customer")
     if customer is not None:
         queryset = queryset.filter(customer=customer)
-    return _keyset_page(
+    return keyset_page(
         queryset,
         anchors=Subscription.objects.for_merchant(merchant),
         limit=limit,

@@ -15,10 +15,10 @@ from pydantic import ConfigDict, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 from customers.schemas import CustomerOut
+from merchants.paging import MAX_PAGE_SIZE
 
 from . import money
 from .models import DisplayStatus, Payment, Transaction
-from .selectors import MAX_PAGE_SIZE
 from .services import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,

@@ -1,26 +1,13 @@
 """Payment reads. Every read starts from the merchant, so a foreign id is never found."""
 
-from dataclasses import dataclass
-
 from django.db.models import Prefetch, Q
 
 from customers.models import Customer, normalize_email
 from merchants.errors import NotFound, ValidationFailed
 from merchants.models import Merchant
+from merchants.paging import Page, check_limit, keyset_page
 
 from .models import DisplayStatus, Payment, Transaction
-
-MAX_PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    has_more: bool
-
-    @property
-    def next_cursor(self) -> str | None:
-        return self.items[-1].id if self.has_more and self.items else None
 
 
 def _with_details(queryset):
@@ -52,8 +39,7 @@ def list_payments(
 ) -> Page:
     """Newest first, keyset-paged: `starting_after` is the id of the last payment of
     the previous page, so every page is one index range scan, also at millions of rows."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValidationFailed(f"Limit must be between 1 and {MAX_PAGE_SIZE}", param="limit")
+    check_limit(limit)
     queryset = Payment.objects.for_merchant(merchant).select_related("customer")
     if with_transactions:
         queryset = _with_details(queryset)
@@ -76,18 +62,10 @@ def list_payments(
         queryset = queryset.filter(
             Q(id=search) | Q(order_id=search) | Q(customer_id__in=customer_ids)
         )
-    if starting_after:
-        anchor = (
-            Payment.objects.for_merchant(merchant)
-            .filter(id=starting_after)
-            .values("created_at", "id")
-            .first()
-        )
-        if anchor is None:
-            raise ValidationFailed(f"No such payment: '{starting_after}'", param="startingAfter")
-        # (created_at, id) < anchor, written so the first term bounds the index range.
-        queryset = queryset.filter(created_at__lte=anchor["created_at"]).filter(
-            Q(created_at__lt=anchor["created_at"]) | Q(id__lt=anchor["id"])
-        )
-    rows = list(queryset.order_by("-created_at", "-id")[: limit + 1])
-    return Page(items=rows[:limit], has_more=len(rows) > limit)
+    return keyset_page(
+        queryset,
+        anchors=Payment.objects.for_merchant(merchant),
+        limit=limit,
+        starting_after=starting_after,
+        missing="payment",
+    )

@@ -26,6 +26,7 @@ from merchants.dashboard import (
     wants_partial,
 )
 from merchants.errors import DomainError, NotFound
+from merchants.paging import Page
 
 from . import dashboard_selectors, money, selectors, services
 from .forms import PaymentFilterForm, ReversalForm
@@ -67,7 +68,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
             limit=PAGE_SIZE,
         )
     except DomainError as refused:
-        page, error = selectors.Page(items=[], has_more=False), refused.message
+        page, error = Page(items=[], has_more=False), refused.message
     for payment in page.items:
         decorate_for_list(payment)
 
