@@ -8,7 +8,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.models import Group
 
-from .admin_mixins import HistoryAdmin, ReadOnlyAdminMixin
+from core.admin import HistoryAdmin, ReadOnlyAdminMixin
+
 from .models import AuditEntry
 
 

@@ -14,12 +14,14 @@ from django.db import models
 from django.utils import timezone
 from simple_history import register
 
+from core.models import MerchantQuerySet
+
 
 class AuditLogImmutable(Exception):
     """Raised on any attempt to change or remove an audit entry."""
 
 
-class AuditEntryQuerySet(models.QuerySet):
+class AuditEntryQuerySet(MerchantQuerySet):
     def update(self, **kwargs):
         raise AuditLogImmutable("Audit entries are append-only: they cannot be updated")
 
@@ -31,9 +33,6 @@ class AuditEntryQuerySet(models.QuerySet):
 
     def update_or_create(self, *args, **kwargs):
         raise AuditLogImmutable("Audit entries are append-only: they cannot be updated")
-
-    def for_merchant(self, merchant):
-        return self.filter(merchant=merchant)
 
     def for_target(self, target_type: str, target_id: str):
         return self.filter(target_type=target_type, target_id=str(target_id))

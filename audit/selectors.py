@@ -1,15 +1,14 @@
 """Audit reads for the dashboard: always the merchant's own entries."""
 
-from merchants.errors import ValidationFailed
-from merchants.models import Merchant
-from merchants.paging import Page, keyset_page
+from core.errors import ValidationFailed
+from core.paging import Page, keyset_page
 
 from .models import AuditEntry
 
 
 def list_activity(
     *,
-    merchant: Merchant,
+    merchant,
     action: str | None = None,
     target_id: str | None = None,
     limit: int = 50,

@@ -5,27 +5,24 @@
 secret is ever written: details and metadata pass through `redact()`, which masks raw
 API keys (down to the stored prefix) and anything that looks like a card number.
 
-To audit a service call, including its refusals, use audit.hooks (`audited`,
-`audited_call`).
+Services record their own calls, refusals included, through audit.trail.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 
-from .middleware import current_ip
+from core.actors import Actor
+from core.request_context import current_ip
+
 from .models import AuditEntry
 
-if TYPE_CHECKING:
-    from merchants.actors import Actor
-    from merchants.models import Merchant
-
 MAX_DETAIL_LENGTH = 2000
-API_KEY_PREFIX_LENGTH = 12  # merchants.models.ApiKey.PREFIX_LENGTH
+API_KEY_PREFIX_LENGTH = 12  # what merchants.models.ApiKey keeps in clear
 
 _RAW_API_KEY = re.compile(r"sk_(?:test|live)_[A-Za-z0-9]+")
 # 13 to 19 digits, optionally grouped by spaces or dashes, not part of a longer token.
@@ -102,34 +99,23 @@ def _target_of(target: Any) -> tuple[str, str]:
     raise TypeError(f"An audit target is a model instance or (type, id), not {target!r}")
 
 
-def _actor_fields(actor: Any) -> dict:
-    """Actor(user|api_key) or a bare User/ApiKey or None (the system)."""
-    from merchants.models import ApiKey, User
-
-    user = api_key = None
-    if isinstance(actor, User):
-        user = actor
-    elif isinstance(actor, ApiKey):
-        api_key = actor
-    elif actor is not None:
-        user = getattr(actor, "user", None)
-        api_key = getattr(actor, "api_key", None)
-    if user is not None and not getattr(user, "is_authenticated", False):
+def _actor_fields(actor: Actor | None) -> dict:
+    user = getattr(actor, "user", None)
+    if user is not None and not user.is_authenticated:
         user = None  # AnonymousUser
-    if user is not None:
-        label = user.email
-    elif api_key is not None:
-        label = f"API key {api_key.prefix}…"
-    else:
-        label = "system"
-    return {"actor_user": user, "actor_api_key": api_key, "actor_label": label}
+    api_key = getattr(actor, "api_key", None)
+    return {
+        "actor_user": user,
+        "actor_api_key": api_key,
+        "actor_label": Actor(user=user, api_key=api_key).label,
+    }
 
 
 def record(
     *,
     action: str,
-    actor: Actor | Any | None,
-    merchant: Merchant | None,
+    actor: Actor | None,
+    merchant: Any,
     target: Any = None,
     outcome: str = AuditEntry.Outcome.SUCCEEDED,
     detail: str = "",
@@ -138,10 +124,10 @@ def record(
 ) -> AuditEntry:
     """Append one audit entry and answer it.
 
-    `target` is a model instance or a (type, id) pair; `actor` an Actor, User, ApiKey
-    or None for the system. `source_ip` defaults to the client IP of the request being
-    served, if any. Written in the caller's transaction: call it after a refused
-    service's transaction has rolled back (audit.hooks does), or it is lost with it.
+    `target` is a model instance or a (type, id) pair; `actor` an Actor, or None for
+    the system. `source_ip` defaults to the client IP of the request being served, if
+    any. Written in the caller's transaction: a refusal is recorded after the refused
+    service's transaction has rolled back (audit.trail does), or it is lost with it.
     """
     if action not in AuditEntry.Action.values:
         raise ValueError(f"Unknown audit action: {action!r}")

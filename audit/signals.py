@@ -13,17 +13,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_save, pre_save
 
-from .middleware import current_request
+from core.actors import SYSTEM, Actor
+from core.request_context import current_request
+
 from .models import AuditEntry
 from .services import record
 
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "is_active")
 
 
-def _request_user():
+def _request_user() -> Actor:
     request = current_request()
     user = getattr(request, "user", None) if request is not None else None
-    return user if user is not None and user.is_authenticated else None
+    return Actor(user=user) if user is not None and user.is_authenticated else SYSTEM
 
 
 def _record_roles(user, *, added: list[str], removed: list[str]) -> None:

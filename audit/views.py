@@ -4,12 +4,12 @@ customer action, who did it, from where, and whether it was refused."""
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from merchants.dashboard import dashboard_view, render_page
-from merchants.errors import DomainError
-from merchants.paging import Page
+from core.dashboard import dashboard_view
+from core.errors import DomainError
+from core.htmx import render_page
+from core.paging import Page, pager
 
 from .models import AuditEntry
 from .selectors import list_activity
@@ -37,31 +37,25 @@ def activity(request: HttpRequest) -> HttpResponse:
     form = ActivityFilterForm(request.GET)
     form.is_valid()
     cleaned = getattr(form, "cleaned_data", {})
-    filters = {name: cleaned.get(name) or "" for name in ("action", "target", "after")}
+    filters = {name: cleaned.get(name) or "" for name in ("action", "target")}
+    after = cleaned.get("after") or None
     error = None
     try:
         page = list_activity(
             merchant=request.merchant,
             action=filters["action"] or None,
             target_id=filters["target"] or None,
-            starting_after=filters["after"] or None,
+            starting_after=after,
             limit=PAGE_SIZE,
         )
     except DomainError as refused:
         page, error = Page(items=[], has_more=False), refused.message
-    base = {k: v for k, v in filters.items() if v and k != "after"}
-    url = reverse("audit:activity")
-    older_url = (
-        f"{url}?{urlencode({**base, 'after': page.items[-1].pk})}" if page.has_more else None
-    )
     context = {
         "nav": "activity",
         "form": form,
         "entries": page.items,
         "error": error,
-        "older_url": older_url,
-        "newest_url": f"{url}?{urlencode(base)}" if base else url,
-        "is_first_page": not filters["after"],
-        "filtered": bool(base),
+        "pager": pager(reverse("audit:activity"), page, filters=filters, after=after),
+        "filtered": any(filters.values()),
     }
     return render_page(request, "audit/activity.html", context, partial="results")

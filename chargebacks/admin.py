@@ -3,7 +3,7 @@ through chargebacks.services (dashboard and API)."""
 
 from django.contrib import admin
 
-from audit.admin_mixins import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin
 
 from .models import Chargeback
 
@@ -26,8 +26,4 @@ class ChargebackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Recorded by")
     def recorded_by(self, obj: Chargeback) -> str:
-        if obj.created_by_id:
-            return obj.created_by.email
-        if obj.created_by_api_key_id:
-            return f"API key {obj.created_by_api_key.prefix}…"
-        return "system"
+        return obj.actor_label

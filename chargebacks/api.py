@@ -6,10 +6,9 @@ shape are applied to every operation by config.api.
 
 from ninja import Field, Router
 
-from config.api_errors import errors
+from core.api import InputSchema, api_actor, api_merchant, errors
 from customers.schemas import RestrictionsIn
-from merchants.api_auth import request_actor, request_merchant
-from payments.schemas import InputSchema, PaymentOut
+from payments.schemas import PaymentOut
 
 from . import services
 
@@ -48,9 +47,9 @@ def record_chargeback(request, payment_id: str, payload: RecordChargebackIn | No
     if payload.customer_restrictions is not None:
         restrictions = payload.customer_restrictions.model_dump(exclude_none=True)
     return services.record_chargeback(
-        merchant=request_merchant(request),
+        merchant=api_merchant(request),
         payment_id=payment_id,
-        actor=request_actor(request),
+        actor=api_actor(request),
         blacklist_customer=payload.blacklist_customer,
         customer_restrictions=restrictions,
     )

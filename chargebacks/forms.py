@@ -1,13 +1,13 @@
 from django import forms
 
-from payments.forms import new_form_token
+from core.forms import TokenForm
+from customers.models import MAX_REASON_LENGTH
 
 
-class RecordChargebackForm(forms.Form):
+class RecordChargebackForm(TokenForm):
     """Record a chargeback, optionally acting on the customer at the same time. A box
     left unticked changes nothing (it does not lift an existing restriction)."""
 
-    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     blacklist_customer = forms.BooleanField(
         label="Blacklist the customer's email",
         required=False,
@@ -18,14 +18,13 @@ class RecordChargebackForm(forms.Form):
     restrict_reason = forms.CharField(
         label="Restriction reason",
         required=False,
-        max_length=500,
+        max_length=MAX_REASON_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "e.g. Chargeback on pay_…"}),
     )
 
     CUSTOMER_FIELDS = ("blacklist_customer", "restrict_mit", "restrict_cit", "restrict_reason")
 
     def __init__(self, *args, has_customer: bool, **kwargs):
-        kwargs.setdefault("initial", {"token": new_form_token()})
         super().__init__(*args, **kwargs)
         self.has_customer = has_customer
         if not has_customer:

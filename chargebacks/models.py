@@ -1,10 +1,9 @@
-from django.conf import settings
 from django.db import models
 
-from merchants.models import Merchant
+from merchants.models import Merchant, RecordedBy
 
 
-class Chargeback(models.Model):
+class Chargeback(RecordedBy):
     """A chargeback recorded on a payment (at most one per payment)."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="chargebacks")
@@ -13,12 +12,6 @@ class Chargeback(models.Model):
     )
     blacklisted_customer = models.BooleanField(default=False)
     applied_restrictions = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_by_api_key = models.ForeignKey(
-        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -27,3 +20,17 @@ class Chargeback(models.Model):
 
     def __str__(self) -> str:
         return f"Chargeback on {self.payment_id}"
+
+    def audit_summary(self) -> tuple[str, dict]:
+        payment = self.payment
+        amount = payment.amount_captured or payment.amount
+        return (
+            f"chargeback on {self.payment_id}: blacklisted={self.blacklisted_customer}, "
+            f"restrictions={self.applied_restrictions}; amount {payment.format_amount(amount)}",
+            {
+                **payment.audit_summary()[1],
+                "chargebackId": self.pk,
+                "blacklistedCustomer": self.blacklisted_customer,
+                "appliedRestrictions": self.applied_restrictions,
+            },
+        )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from audit.hooks import audit_chargeback
+from audit.models import AuditEntry
+from audit.trail import audit_trail
+from core.actors import Actor
+from core.errors import Conflict, InvalidRequest, ValidationFailed, found_or_not_found
 from customers import services as customer_services
-from merchants.actors import Actor
-from merchants.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from merchants.models import Merchant
 from payments import selectors as payment_selectors
 from payments.models import Payment, Transaction
@@ -18,7 +19,6 @@ from .models import Chargeback
 RESTRICTION_KEYS = ("restrict_cit", "restrict_mit", "restrict_reason")
 
 
-@audit_chargeback
 def record_chargeback(
     *,
     merchant: Merchant,
@@ -45,74 +45,81 @@ def record_chargeback(
     - All of it happens in one transaction with the payment row locked, or not at all.
     - It does not prevent a later capture or reversal.
     """
-    if not isinstance(blacklist_customer, bool):
-        raise ValidationFailed("blacklistCustomer must be true or false", param="blacklistCustomer")
-    restrictions = _clean_restrictions(customer_restrictions)
-
-    with transaction.atomic():
-        payment = (
-            Payment.objects.for_merchant(merchant)
-            .select_related("customer")
-            .select_for_update(of=("self",))
-            .filter(id=payment_id)
-            .first()
-        )
-        if payment is None:
-            raise NotFound(f"No such payment: '{payment_id}'", param="id")
-        if payment.is_chargebacked:
-            raise Conflict(
-                f"A chargeback was already recorded on payment '{payment.id}' "
-                f"at {payment.chargeback_recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+    with audit_trail(
+        AuditEntry.Action.PAYMENT_CHARGEBACK,
+        actor=actor,
+        merchant=merchant,
+        target=("payment", payment_id),
+        arguments={"blacklist_customer": blacklist_customer},
+    ) as trail:
+        if not isinstance(blacklist_customer, bool):
+            raise ValidationFailed(
+                "blacklistCustomer must be true or false", param="blacklistCustomer"
             )
-        if payment.status != Payment.Status.SUCCEEDED:
-            raise InvalidRequest(
-                "Payment cannot be chargebacked: its authorization failed, no money moved"
-            )
-        if payment.customer_id is None:
-            if blacklist_customer:
-                raise ValidationFailed(
-                    "The payment has no customer to blacklist", param="blacklistCustomer"
-                )
-            if restrictions.changes():
-                raise ValidationFailed(
-                    "The payment has no customer to restrict", param="customerRestrictions"
-                )
+        restrictions = _clean_restrictions(customer_restrictions)
 
-        now = timezone.now()
-        payment.is_chargebacked = True
-        payment.chargeback_recorded_at = now
-        payment.save(update_fields=["is_chargebacked", "chargeback_recorded_at", "updated_at"])
-        Transaction.objects.create(
-            merchant=merchant,
-            payment=payment,
-            type=Transaction.Type.CHARGEBACK,
-            amount=payment.amount_captured or payment.amount,
-            status=Transaction.Status.SUCCEEDED,
-            order_id=payment.order_id,
-            processed_at=now,
-            **actor.as_fields(),
-        )
-        chargeback = Chargeback.objects.create(
-            merchant=merchant,
-            payment=payment,
-            blacklisted_customer=blacklist_customer,
-            applied_restrictions=restrictions.changes(),
-            **actor.as_fields(),
-        )
-        if restrictions.changes():
-            customer_services.update_restrictions(
+        with transaction.atomic():
+            queryset = (
+                Payment.objects.for_merchant(merchant)
+                .select_related("customer")
+                .select_for_update(of=("self",))
+            )
+            payment = found_or_not_found(queryset, payment_id, name="payment")
+            if payment.is_chargebacked:
+                raise Conflict(
+                    f"A chargeback was already recorded on payment '{payment.id}' "
+                    f"at {payment.chargeback_recorded_at:%Y-%m-%d %H:%M:%S} UTC"
+                )
+            if payment.status != Payment.Status.SUCCEEDED:
+                raise InvalidRequest(
+                    "Payment cannot be chargebacked: its authorization failed, no money moved"
+                )
+            if payment.customer_id is None:
+                if blacklist_customer:
+                    raise ValidationFailed(
+                        "The payment has no customer to blacklist", param="blacklistCustomer"
+                    )
+                if restrictions.changes():
+                    raise ValidationFailed(
+                        "The payment has no customer to restrict", param="customerRestrictions"
+                    )
+
+            now = timezone.now()
+            payment.is_chargebacked = True
+            payment.chargeback_recorded_at = now
+            payment.save(update_fields=["is_chargebacked", "chargeback_recorded_at", "updated_at"])
+            Transaction.objects.create(
                 merchant=merchant,
-                customer_id=payment.customer_id,
-                actor=actor,
-                **restrictions.changes(),
+                payment=payment,
+                type=Transaction.Type.CHARGEBACK,
+                amount=payment.amount_captured or payment.amount,
+                status=Transaction.Status.SUCCEEDED,
+                order_id=payment.order_id,
+                processed_at=now,
+                **actor.as_fields(),
             )
-        if blacklist_customer:
-            customer_services.add_to_blacklist(
-                email=payment.customer.email,
-                reason=f"Chargeback on payment {payment.id}",
-                actor=actor,
-                chargeback=chargeback,
+            chargeback = Chargeback.objects.create(
+                merchant=merchant,
+                payment=payment,
+                blacklisted_customer=blacklist_customer,
+                applied_restrictions=restrictions.changes(),
+                **actor.as_fields(),
             )
+            if restrictions.changes():
+                customer_services.update_restrictions(
+                    merchant=merchant,
+                    customer_id=payment.customer_id,
+                    actor=actor,
+                    **restrictions.changes(),
+                )
+            if blacklist_customer:
+                customer_services.add_to_blacklist(
+                    email=payment.customer.email,
+                    reason=f"Chargeback on payment {payment.id}",
+                    actor=actor,
+                    chargeback=chargeback,
+                )
+            trail.succeeded(chargeback)
     return payment_selectors.get_payment(merchant=merchant, payment_id=payment.id)
 
 

@@ -33,23 +33,27 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "simple_history",
+    # The product's apps, from the bottom layer up (README, Architecture).
+    "core",
+    "audit",
     "merchants",
     "customers",
     "payments",
+    "subscriptions",
     "chargebacks",
-    "audit",
+    "demo",
 ]
 
 MIDDLEWARE = [
     # Under /api/ every answer is JSON, also Django's own 404/500 pages.
-    "config.api_errors.ApiJsonErrorsMiddleware",
+    "config.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "audit.middleware.AuditContextMiddleware",
+    "core.request_context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -154,7 +158,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "renew-subscriptions": {
-        "task": "customers.tasks.renew_subscriptions",
+        "task": "subscriptions.tasks.renew_subscriptions",
         "schedule": 60.0,
     },
 }

@@ -13,5 +13,5 @@ urlpatterns = [
     path("", include("audit.urls")),
 ]
 
-handler404 = "config.api_errors.page_not_found"
-handler500 = "config.api_errors.server_error"
+handler404 = "config.api.middleware.page_not_found"
+handler500 = "config.api.middleware.server_error"

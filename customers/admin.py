@@ -1,4 +1,4 @@
-"""Admin for customers, the blacklist and subscriptions (SPEC 9).
+"""Admin for customers and the blacklist (SPEC 9).
 
 Restrictions and the blacklist change only through customers.services (dashboard and
 API), which also cancel subscriptions at period end and write the audit trail; here they
@@ -6,7 +6,7 @@ are read, with their history (who, when, what changed) one click away."""
 
 from django.contrib import admin
 
-from audit.admin_mixins import (
+from core.admin import (
     AuditTrailLinkMixin,
     HistoryAdmin,
     NoAddMixin,
@@ -14,7 +14,7 @@ from audit.admin_mixins import (
     ReadOnlyAdminMixin,
 )
 
-from .models import BlacklistEntry, Customer, Subscription
+from .models import BlacklistEntry, Customer
 
 RESTRICTION_FIELDS = ["restrict_cit", "restrict_mit", "restrict_reason"]
 
@@ -80,31 +80,8 @@ class BlacklistEntryAdmin(ReadOnlyAdminMixin, AuditTrailLinkMixin, HistoryAdmin)
 
     @admin.display(description="Added by")
     def added_by_label(self, obj: BlacklistEntry) -> str:
-        if obj.added_by_id:
-            return obj.added_by.email
-        if obj.added_by_api_key_id:
-            return f"API key {obj.added_by_api_key.prefix}…"
-        return "system"
+        return obj.added_by_label
 
     @admin.display(description="Active", boolean=True)
     def is_active(self, obj: BlacklistEntry) -> bool:
         return obj.is_active
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "id",
-        "customer",
-        "merchant",
-        "amount",
-        "currency",
-        "interval",
-        "status",
-        "current_period_end",
-        "cancel_at_period_end",
-    ]
-    list_filter = ["status", "interval", "cancel_at_period_end", "currency", "merchant"]
-    search_fields = ["=id", "=customer__id", "customer__email"]
-    search_help_text = "Subscription id, customer id or customer email"
-    list_select_related = ["customer", "merchant"]

@@ -1,13 +1,13 @@
 from django import forms
 
-from .models import Customer
+from .models import MAX_EMAIL_LENGTH, MAX_REASON_LENGTH, Customer
 
 
 class CustomerSearchForm(forms.Form):
     q = forms.CharField(
         label="Search",
         required=False,
-        max_length=254,
+        max_length=MAX_EMAIL_LENGTH,
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": "Email, name or cus_…", "autocomplete": "off"}
         ),
@@ -26,7 +26,7 @@ class RestrictionsForm(forms.Form):
         required=False,
         help_text="Also cancels the customer's active subscriptions at their period end.",
     )
-    restrict_reason = forms.CharField(label="Reason", required=False, max_length=500)
+    restrict_reason = forms.CharField(label="Reason", required=False, max_length=MAX_REASON_LENGTH)
 
     @classmethod
     def for_customer(cls, customer: Customer) -> "RestrictionsForm":
@@ -43,7 +43,7 @@ class BlacklistSearchForm(forms.Form):
     q = forms.CharField(
         label="Search",
         required=False,
-        max_length=254,
+        max_length=MAX_EMAIL_LENGTH,
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": "Email", "autocomplete": "off"}
         ),
@@ -51,8 +51,8 @@ class BlacklistSearchForm(forms.Form):
 
 
 class BlacklistAddForm(forms.Form):
-    email = forms.EmailField(label="Email", max_length=254)
-    reason = forms.CharField(label="Reason", max_length=500)
+    email = forms.EmailField(label="Email", max_length=MAX_EMAIL_LENGTH)
+    reason = forms.CharField(label="Reason", max_length=MAX_REASON_LENGTH)
 
 
 class BlacklistRemoveForm(forms.Form):
@@ -61,7 +61,7 @@ class BlacklistRemoveForm(forms.Form):
 
     reason = forms.CharField(
         label="Why is it removed?",
-        max_length=500,
+        max_length=MAX_REASON_LENGTH,
         widget=forms.TextInput(attrs={"autofocus": True}),
         help_text="Kept in the entry's history.",
     )

@@ -3,8 +3,14 @@ from django.db import models
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
-from merchants.ids import new_id
+from core.actors import actor_label
+from core.ids import new_id
+from core.models import MerchantQuerySet
 from merchants.models import Merchant
+
+MAX_EMAIL_LENGTH = 254
+MAX_NAME_LENGTH = 200
+MAX_REASON_LENGTH = 500
 
 # `email__lower=...` compiles to LOWER(email) = ..., which the unique index below serves.
 models.CharField.register_lookup(Lower)
@@ -19,26 +25,21 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-class CustomerQuerySet(models.QuerySet):
-    def for_merchant(self, merchant: Merchant):
-        return self.filter(merchant=merchant)
-
-
 class Customer(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=new_customer_id, editable=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="customers")
-    email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=MAX_EMAIL_LENGTH)
+    name = models.CharField(max_length=MAX_NAME_LENGTH, blank=True)
     restrict_cit = models.BooleanField(default=False)
     restrict_mit = models.BooleanField(default=False)
-    restrict_reason = models.CharField(max_length=500, blank=True)
+    restrict_reason = models.CharField(max_length=MAX_REASON_LENGTH, blank=True)
     refused_payment_attempts = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords(
         excluded_fields=["refused_payment_attempts", "name", "created_at"],
     )
-    objects = CustomerQuerySet.as_manager()
+    objects = MerchantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -65,6 +66,18 @@ class Customer(models.Model):
     def is_restricted(self) -> bool:
         return self.restrict_cit or self.restrict_mit
 
+    def audit_summary(self) -> tuple[str, dict]:
+        return (
+            f"customer {self.id}: restrictCit={self.restrict_cit}, "
+            f"restrictMit={self.restrict_mit}, reason '{self.restrict_reason}'",
+            {
+                "customerId": self.id,
+                "restrictCit": self.restrict_cit,
+                "restrictMit": self.restrict_mit,
+                "restrictReason": self.restrict_reason,
+            },
+        )
+
 
 class BlacklistEntryQuerySet(models.QuerySet):
     def active(self):
@@ -81,8 +94,10 @@ class BlacklistEntry(models.Model):
         CHARGEBACK = "chargeback", "Chargeback"
         PERSON = "person", "Added by a person"
 
-    email = models.CharField(max_length=254, help_text="Stored trimmed and lower-cased")
-    reason = models.CharField(max_length=500)
+    email = models.CharField(
+        max_length=MAX_EMAIL_LENGTH, help_text="Stored trimmed and lower-cased"
+    )
+    reason = models.CharField(max_length=MAX_REASON_LENGTH)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.PERSON)
     chargeback = models.ForeignKey(
         "chargebacks.Chargeback",
@@ -102,7 +117,7 @@ class BlacklistEntry(models.Model):
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    removal_reason = models.CharField(max_length=500, blank=True)
+    removal_reason = models.CharField(max_length=MAX_REASON_LENGTH, blank=True)
 
     history = HistoricalRecords()
     objects = BlacklistEntryQuerySet.as_manager()
@@ -126,73 +141,16 @@ class BlacklistEntry(models.Model):
     def is_active(self) -> bool:
         return self.removed_at is None
 
+    @property
+    def added_by_label(self) -> str:
+        return actor_label(
+            user=self.added_by if self.added_by_id else None,
+            api_key=self.added_by_api_key if self.added_by_api_key_id else None,
+        )
 
-def new_subscription_id() -> str:
-    return new_id("sub")
-
-
-class SubscriptionQuerySet(models.QuerySet):
-    def for_merchant(self, merchant: Merchant):
-        return self.filter(merchant=merchant)
-
-    def active(self):
-        return self.filter(status=Subscription.Status.ACTIVE)
-
-
-class Subscription(models.Model):
-    """A recurring charge, renewed as an MIT payment by a periodic task."""
-
-    class Interval(models.TextChoices):
-        DAY = "day", "Daily"
-        WEEK = "week", "Weekly"
-        MONTH = "month", "Monthly"
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        CANCELED = "canceled", "Canceled"
-
-    id = models.CharField(
-        primary_key=True, max_length=40, default=new_subscription_id, editable=False
-    )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="subscriptions")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
-    amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    interval = models.CharField(max_length=5, choices=Interval.choices)
-    current_period_end = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    cancel_at_period_end = models.BooleanField(default=False)
-    canceled_at = models.DateTimeField(null=True, blank=True)
-    # The day of the month monthly periods end on (clamped to shorter months), so that
-    # a subscription ending on the 31st comes back to the 31st after February.
-    billing_anchor_day = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    # Set while the current period's payment is being taken (the period was already
-    # advanced); a renewal run that died mid-charge leaves it, and a later run retries.
-    charge_pending_since = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = SubscriptionQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(
-                fields=["current_period_end"],
-                condition=models.Q(status="active"),
-                name="subscription_due_idx",
-            ),
-            models.Index(
-                fields=["charge_pending_since"],
-                condition=models.Q(charge_pending_since__isnull=False),
-                name="subscription_pending_idx",
-            ),
-            models.Index(fields=["merchant", "-created_at", "-id"], name="subscription_recent_idx"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(amount__gt=0), name="subscription_amount_positive"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.id
+    def audit_summary(self) -> tuple[str, dict]:
+        removed = f", removed: {self.removal_reason}" if self.removed_at else ""
+        return (
+            f"{self.email} ({self.source}): {self.reason}{removed}",
+            {"entryId": self.pk, "email": self.email, "source": self.source},
+        )

@@ -5,21 +5,30 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from merchants.errors import NotFound
+from core.errors import found_or_not_found
+from core.paging import Page, keyset_page
 from merchants.models import Merchant
-from merchants.paging import Page, keyset_page
 
-from .models import BlacklistEntry, Customer, Subscription, normalize_email
+from .models import BlacklistEntry, Customer, normalize_email
 
 # --- customers ---------------------------------------------------------------------------
 
 
+def find_customer(*, merchant: Merchant, customer_id: str) -> Customer | None:
+    """The merchant's customer, or None (also for another merchant's customer)."""
+    return Customer.objects.for_merchant(merchant).filter(id=customer_id).first()
+
+
+def find_customer_by_email(*, merchant: Merchant, email: str) -> Customer | None:
+    """The merchant's customer with this email, compared as SPEC 5 says."""
+    return (
+        Customer.objects.for_merchant(merchant).filter(email__iexact=normalize_email(email)).first()
+    )
+
+
 def get_customer(*, merchant: Merchant, customer_id: str) -> Customer:
     """The merchant's customer, or NotFound (also for another merchant's customer)."""
-    customer = Customer.objects.for_merchant(merchant).filter(id=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No such customer: '{customer_id}'", param="id")
-    return customer
+    return found_or_not_found(Customer.objects.for_merchant(merchant), customer_id, name="customer")
 
 
 def list_customers(
@@ -47,6 +56,10 @@ def list_customers(
 # --- blacklist ----------------------------------------------------------------------------
 
 
+def is_email_blacklisted(email: str) -> bool:
+    return BlacklistEntry.objects.active().for_email(email).exists()
+
+
 def blacklisted_emails(emails: Iterable[str]) -> set[str]:
     """Which of these emails are blacklisted, normalised (trimmed, lower-case); one
     query whatever their number, so a page of customers never asks once per row."""
@@ -71,38 +84,3 @@ def list_blacklist(
     if search := normalize_email(search or ""):
         queryset = queryset.filter(email__contains=search)
     return queryset.order_by("-created_at", "-id")
-
-
-# --- subscriptions ------------------------------------------------------------------------
-
-
-def get_subscription(*, merchant: Merchant, subscription_id: str) -> Subscription:
-    subscription = (
-        Subscription.objects.for_merchant(merchant)
-        .select_related("customer")
-        .filter(id=subscription_id)
-        .first()
-    )
-    if subscription is None:
-        raise NotFound(f"No such subscription: '{subscription_id}'", param="id")
-    return subscription
-
-
-def list_subscriptions(
-    *,
-    merchant: Merchant,
-    customer: Customer | None = None,
-    limit: int = 25,
-    starting_after: str | None = None,
-) -> Page:
-    """The merchant's subscriptions (of one customer, when given), newest first,
-    keyset-paged."""
-    queryset = Subscription.objects.for_merchant(merchant).select_related("customer")
-    if customer is not None:
-        queryset = queryset.filter(customer=customer)
-    return keyset_page(
-        queryset,
-        anchors=Subscription.objects.for_merchant(merchant),
-        limit=limit,
-        starting_after=starting_after,
-    )

@@ -6,18 +6,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from merchants.dashboard import (
-    actor_for,
-    dashboard_view,
-    dialog_done,
-    hx_events,
-    render_page,
-    wants_partial,
-)
-from merchants.errors import DomainError, NotFound
-from payments import money
-from payments import selectors as payment_selectors
-from payments.views import decorate_for_list
+from core.dashboard import actor_for, dashboard_view
+from core.errors import DomainError, NotFound
+from core.forms import add_refusal
+from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
+from core.paging import Page, pager
 
 from . import selectors, services
 from .forms import (
@@ -33,11 +26,6 @@ PAGE_SIZE = 25
 BLACKLIST_LIMIT = 200
 
 
-def _apply_service_error(form, refused: DomainError, fields: dict[str, str]) -> None:
-    field = fields.get(refused.param or "")
-    form.add_error(field if field in form.fields else None, refused.message)
-
-
 # --- customers ------------------------------------------------------------------------------
 
 
@@ -46,67 +34,45 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerSearchForm(request.GET)
     form.is_valid()
     q = form.cleaned_data.get("q") or ""
-    after = form.cleaned_data.get("after") or ""
+    after = form.cleaned_data.get("after") or None
     error = None
     try:
         page = selectors.list_customers(
-            merchant=request.merchant,
-            search=q or None,
-            limit=PAGE_SIZE,
-            starting_after=after or None,
+            merchant=request.merchant, search=q or None, limit=PAGE_SIZE, starting_after=after
         )
-        items, next_cursor = list(page.items), page.next_cursor
     except DomainError as refused:
-        items, next_cursor, error = [], None, refused.message
+        page, error = Page(items=[], has_more=False), refused.message
     # One query for the whole page; the answer is normalized (trimmed, lower-case) emails.
-    blacklisted = selectors.blacklisted_emails([c.email for c in items])
-    for customer in items:
+    blacklisted = selectors.blacklisted_emails([c.email for c in page.items])
+    for customer in page.items:
         customer.is_blacklisted = normalize_email(customer.email) in blacklisted
-
-    list_url = reverse("customers:list")
-    base_query = {"q": q} if q else {}
     context = {
         "nav": "customers",
         "form": form,
-        "customers": items,
+        "customers": page.items,
         "error": error,
         "filtered": bool(q),
-        "is_first_page": not after,
-        "newest_url": f"{list_url}?{urlencode(base_query)}" if base_query else list_url,
-        "older_url": (
-            f"{list_url}?{urlencode({**base_query, 'after': next_cursor})}" if next_cursor else None
-        ),
+        "pager": pager(reverse("customers:list"), page, filters={"q": q}, after=after),
     }
     return render_page(request, "customers/list.html", context, partial="results")
 
 
 def _get_customer_or_404(request: HttpRequest, customer_id: str) -> Customer:
     try:
-        customer = selectors.get_customer(merchant=request.merchant, customer_id=customer_id)
+        return selectors.get_customer(merchant=request.merchant, customer_id=customer_id)
     except NotFound:
         raise Http404("No such customer") from None
-    if customer is None:
-        raise Http404("No such customer")
-    return customer
 
 
 def _customer_context(request: HttpRequest, customer: Customer, restrictions_form=None) -> dict:
-    payments = payment_selectors.list_payments(
-        merchant=request.merchant, customer=customer, limit=PAGE_SIZE
-    ).items
-    for payment in payments:
-        decorate_for_list(payment)
-    subscriptions = list(
-        selectors.list_subscriptions(
-            merchant=request.merchant, customer=customer, limit=PAGE_SIZE, starting_after=None
-        ).items
-    )
-    for subscription in subscriptions:
-        subscription.amount_display = money.format_minor(subscription.amount, subscription.currency)
+    # The customer's own payments and subscriptions, through their relations (both apps
+    # depend on customers, never the reverse).
+    payments = list(customer.payments.order_by("-created_at", "-id")[:PAGE_SIZE])
+    subscriptions = list(customer.subscriptions.order_by("-created_at", "-id")[:PAGE_SIZE])
     return {
         "nav": "customers",
         "customer": customer,
-        "is_blacklisted": services.is_email_blacklisted(customer.email),
+        "is_blacklisted": selectors.is_email_blacklisted(customer.email),
         "payments": payments,
         "more_payments_url": (
             f"{reverse('payments:list')}?{urlencode({'q': customer.email})}"
@@ -122,16 +88,6 @@ def _customer_context(request: HttpRequest, customer: Customer, restrictions_for
 def customer_detail(request: HttpRequest, customer_id: str) -> HttpResponse:
     customer = _get_customer_or_404(request, customer_id)
     return render(request, "customers/detail.html", _customer_context(request, customer))
-
-
-_RESTRICTION_FIELDS = {
-    "restrictCit": "restrict_cit",
-    "restrict_cit": "restrict_cit",
-    "restrictMit": "restrict_mit",
-    "restrict_mit": "restrict_mit",
-    "restrictReason": "restrict_reason",
-    "restrict_reason": "restrict_reason",
-}
 
 
 @dashboard_view("customers.view_customer", "customers.change_restrictions")
@@ -152,7 +108,7 @@ def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpRespons
                 restrict_reason=form.cleaned_data["restrict_reason"],
             )
         except DomainError as refused:
-            _apply_service_error(form, refused, _RESTRICTION_FIELDS)
+            add_refusal(form, refused)
         else:
             text = "Restrictions saved"
             if not wants_partial(request):
@@ -161,7 +117,7 @@ def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpRespons
             context = {
                 "customer": customer,
                 "restrictions_form": RestrictionsForm.for_customer(customer),
-                "is_blacklisted": services.is_email_blacklisted(customer.email),
+                "is_blacklisted": selectors.is_email_blacklisted(customer.email),
                 "saved": True,
             }
             response = render(request, "customers/detail.html#restrictions", context)
@@ -216,7 +172,7 @@ def blacklist_add(request: HttpRequest) -> HttpResponse:
                 actor=actor_for(request),
             )
         except DomainError as refused:
-            _apply_service_error(form, refused, {"email": "email", "reason": "reason"})
+            add_refusal(form, refused)
         else:
             text = f"{entry.email} added to the blacklist"
             if not wants_partial(request):
@@ -233,7 +189,7 @@ def blacklist_add(request: HttpRequest) -> HttpResponse:
 
 @dashboard_view("customers.view_blacklistentry", "customers.change_blacklistentry", merchant=False)
 def blacklist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
-    """GET: the removal form (a dialog for HTMX); POST: remove, keeping the reason."""
+    """The removal dialog: remove the entry, keeping the reason."""
     entry = get_object_or_404(BlacklistEntry, pk=entry_id)
     form = BlacklistRemoveForm(request.POST or None)
     if request.method == "POST" and entry.removed_at is None and form.is_valid():
@@ -242,25 +198,15 @@ def blacklist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
                 entry_id=entry.pk, actor=actor_for(request), reason=form.cleaned_data["reason"]
             )
         except DomainError as refused:
-            _apply_service_error(form, refused, {"reason": "reason"})
+            add_refusal(form, refused)
         else:
-            text = f"{entry.email} removed from the blacklist"
-            if wants_partial(request):
-                return dialog_done(toast=text, blacklistChanged=True)
-            messages.success(request, text)
-            return redirect("customers:blacklist")
-    context = {
-        "nav": "blacklist",
-        "entry": entry,
-        "form": form,
-        "dialog_title": "Remove from the blacklist",
-        "dialog_body": "customers/blacklist_remove.html#form",
-    }
-    # In a dialog the form posts with HTMX; on its own page (no JS) it is a plain form.
-    context["in_dialog"] = wants_partial(request)
-    if wants_partial(request):
-        template = (
-            "_dialog.html" if request.method == "GET" else "customers/blacklist_remove.html#form"
-        )
-        return render(request, template, context)
-    return render(request, "customers/blacklist_remove.html", context)
+            return dialog_done(
+                request,
+                toast=f"{entry.email} removed from the blacklist",
+                redirect_to=reverse("customers:blacklist"),
+                blacklistChanged=True,
+            )
+    context = {"nav": "blacklist", "entry": entry, "form": form}
+    return render_dialog(
+        request, "customers/blacklist_remove.html", context, title="Remove from the blacklist"
+    )

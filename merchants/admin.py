@@ -13,7 +13,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from audit.admin_mixins import (
+from core.admin import (
     AuditTrailLinkMixin,
     HistoryAdmin,
     NoDeleteMixin,
@@ -196,7 +196,7 @@ class ApiKeyAdmin(NoDeleteMixin, AuditTrailLinkMixin, HistoryAdmin):
             "secret": secret,
             "title": "API key created",
         }
-        response = TemplateResponse(request, "audit/api_key_created.html", context)
+        response = TemplateResponse(request, "merchants/api_key_created.html", context)
         add_never_cache_headers(response)  # Cache-Control: no-store for the secret
         return response
 

@@ -19,10 +19,13 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+from core.request_context import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +36,6 @@ WINDOW_SECONDS = 15 * 60
 def _client_ip(request: HttpRequest | None) -> str:
     if request is None:
         return "-"
-    from audit.middleware import client_ip
-
     return client_ip(request) or "-"
 
 
@@ -72,8 +73,6 @@ class ThrottledModelBackend(ModelBackend):
     """ModelBackend refusing after MAX_FAILURES failures per (email, IP) in WINDOW."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        from django.contrib.auth import get_user_model
-
         email = username if username is not None else kwargs.get(get_user_model().USERNAME_FIELD)
         if not email or password is None:
             return None

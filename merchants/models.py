@@ -1,12 +1,16 @@
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from .ids import new_id
+from core.actors import actor_label
+from core.ids import new_id
+from core.models import MerchantQuerySet
 
 
 class Merchant(models.Model):
@@ -85,14 +89,6 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-class ApiKeyQuerySet(models.QuerySet):
-    def for_merchant(self, merchant: Merchant):
-        return self.filter(merchant=merchant)
-
-    def active(self):
-        return self.filter(revoked_at__isnull=True)
-
-
 class ApiKey(models.Model):
     """A merchant's secret key. Only its hash and a short prefix are stored."""
 
@@ -119,7 +115,7 @@ class ApiKey(models.Model):
     )
 
     history = HistoricalRecords()
-    objects = ApiKeyQuerySet.as_manager()
+    objects = MerchantQuerySet.as_manager()
 
     class Meta:
         verbose_name = "API key"
@@ -132,6 +128,44 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def audit_summary(self) -> tuple[str, dict]:
+        state = "active" if self.is_active else "revoked"
+        return (
+            f"{self.mode} key {self.prefix}… '{self.name}': {state}",
+            {"keyId": self.id, "prefix": self.prefix, "mode": self.mode},
+        )
+
+
+class RecordedBy(models.Model):
+    """Who made a row: a dashboard user or an API key (neither: the system)."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_api_key = models.ForeignKey(
+        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def actor_label(self) -> str:
+        return actor_label(
+            user=self.created_by if self.created_by_id else None,
+            api_key=self.created_by_api_key if self.created_by_api_key_id else None,
+        )
+
+
+class IdempotencyRecordQuerySet(models.QuerySet):
+    RETENTION = timedelta(hours=24)
+
+    def purge_expired(self, *, now=None) -> int:
+        """Forget the records older than RETENTION (SPEC 7: at least 24 hours)."""
+        cutoff = (now or timezone.now()) - self.RETENTION
+        deleted, _ = self.filter(created_at__lt=cutoff).delete()
+        return deleted
 
 
 class IdempotencyRecord(models.Model):
@@ -155,6 +189,8 @@ class IdempotencyRecord(models.Model):
     response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = IdempotencyRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,4 +1,12 @@
-"""Dashboard roles are Django groups with permissions; deny by default (SPEC 1)."""
+"""Dashboard roles are Django groups with permissions; deny by default (SPEC 1).
+
+Created by data migrations (`sync_roles`). Auditors read everything in the admin: every
+view permission of the product's apps, of the audit trail and of the roles themselves;
+`grant_auditor_view_permissions` runs after every `migrate`, so a model added later is
+readable by auditors without anyone remembering to re-grant.
+"""
+
+from django.db import DEFAULT_DB_ALIAS
 
 SUPPORT_AGENT = "Support agent"
 MERCHANT_ADMIN = "Merchant admin"
@@ -10,7 +18,7 @@ _AGENT_PERMISSIONS = [
     "payments.view_transaction",
     "payments.reverse_payment",
     "customers.view_customer",
-    "customers.view_subscription",
+    "subscriptions.view_subscription",
     "chargebacks.view_chargeback",
     "chargebacks.add_chargeback",
 ]
@@ -32,7 +40,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 # Auditors read everything in the Django admin: every model's view permission.
-AUDITED_APPS = ["merchants", "customers", "payments", "chargebacks"]
+AUDITOR_READS_APPS = [
+    "merchants",
+    "customers",
+    "payments",
+    "subscriptions",
+    "chargebacks",
+    "audit",
+    "auth",
+]
 
 
 def sync_roles(apps) -> None:
@@ -50,14 +66,34 @@ def sync_roles(apps) -> None:
 
     def lookup(dotted: str):
         app_label, codename = dotted.split(".")
-        return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        return Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).first()
 
+    # An early migration runs this before later apps' models exist: their permissions
+    # are granted by the later migration that runs it again (the last run wins).
     for role, dotted_names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set([lookup(name) for name in dotted_names])
+        group.permissions.set([p for p in map(lookup, dotted_names) if p is not None])
     auditor, _ = Group.objects.get_or_create(name=AUDITOR)
     auditor.permissions.set(
         Permission.objects.filter(
-            content_type__app_label__in=AUDITED_APPS, codename__startswith="view_"
+            content_type__app_label__in=AUDITOR_READS_APPS, codename__startswith="view_"
         )
     )
+
+
+def grant_auditor_view_permissions(using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """post_migrate: add any view permission the Auditor role is missing (only adds)."""
+    from django.contrib.auth.models import Group, Permission
+
+    auditor = Group.objects.using(using).filter(name=AUDITOR).first()
+    if auditor is None:  # the roles migration has not run (yet)
+        return
+    missing = (
+        Permission.objects.using(using)
+        .filter(content_type__app_label__in=AUDITOR_READS_APPS, codename__startswith="view_")
+        .exclude(group=auditor)
+    )
+    if missing.exists():
+        auditor.permissions.add(*missing)

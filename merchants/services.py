@@ -5,17 +5,18 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from audit.hooks import audit_api_key_create, audit_api_key_revoke
+from audit.models import AuditEntry
+from audit.trail import audit_trail
+from core.actors import Actor
+from core.errors import ValidationFailed, found_or_not_found
+from core.ids import random_token
 
-from .errors import NotFound, ValidationFailed
-from .ids import random_token
 from .models import ApiKey, Merchant, User, hash_api_key
 
 KEY_RANDOM_LENGTH = 32
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
-@audit_api_key_create
 def create_api_key(
     *,
     merchant: Merchant,
@@ -27,35 +28,53 @@ def create_api_key(
     """Create a key and answer it with its secret, which is never stored or shown
     again: only its SHA-256 and a short prefix are kept. `raw_key` lets the demo use a
     known key; it must still look like one (sk_test_/sk_live_ and 24+ characters)."""
-    if mode not in ApiKey.Mode.values:
-        raise ValidationFailed("Mode must be test or live", param="mode")
-    if raw_key is None:
-        raw_key = f"sk_{mode}_{random_token(KEY_RANDOM_LENGTH)}"
-    elif not raw_key.startswith(f"sk_{mode}_") or len(raw_key) < 24:
-        raise ValidationFailed(
-            f"A {mode} key starts with sk_{mode}_ and has at least 24 characters", param="key"
-        )
-    key = ApiKey.objects.create(
+    with audit_trail(
+        AuditEntry.Action.API_KEY_CREATE,
+        actor=Actor(user=created_by),
         merchant=merchant,
-        name=name,
-        mode=mode,
-        prefix=raw_key[: ApiKey.PREFIX_LENGTH],
-        key_hash=hash_api_key(raw_key),
-        created_by=created_by,
-    )
+        target=("apikey", None),
+        arguments={"name": name, "mode": mode},
+    ) as trail:
+        if mode not in ApiKey.Mode.values:
+            raise ValidationFailed("Mode must be test or live", param="mode")
+        if raw_key is None:
+            raw_key = f"sk_{mode}_{random_token(KEY_RANDOM_LENGTH)}"
+        elif not raw_key.startswith(f"sk_{mode}_") or len(raw_key) < 24:
+            raise ValidationFailed(
+                f"A {mode} key starts with sk_{mode}_ and has at least 24 characters", param="key"
+            )
+        with transaction.atomic():
+            key = ApiKey.objects.create(
+                merchant=merchant,
+                name=name,
+                mode=mode,
+                prefix=raw_key[: ApiKey.PREFIX_LENGTH],
+                key_hash=hash_api_key(raw_key),
+                created_by=created_by,
+            )
+            trail.succeeded(key)
     return key, raw_key
 
 
-@audit_api_key_revoke
 def revoke_api_key(*, merchant: Merchant, key_id: str, revoked_by: User | None = None) -> ApiKey:
-    with transaction.atomic():
-        key = ApiKey.objects.for_merchant(merchant).select_for_update().filter(id=key_id).first()
-        if key is None:
-            raise NotFound(f"No such API key: '{key_id}'")
+    """Revoke a key of the merchant: every later request with it answers 401. Revoking
+    a revoked key changes nothing; a foreign or missing key is NotFound."""
+    with (
+        audit_trail(
+            AuditEntry.Action.API_KEY_REVOKE,
+            actor=Actor(user=revoked_by),
+            merchant=merchant,
+            target=("apikey", key_id),
+        ) as trail,
+        transaction.atomic(),
+    ):
+        queryset = ApiKey.objects.for_merchant(merchant).select_for_update()
+        key = found_or_not_found(queryset, key_id, name="API key")
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.revoked_by = revoked_by
             key.save(update_fields=["revoked_at", "revoked_by"])
+        trail.succeeded(key)
     return key
 
 

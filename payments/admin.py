@@ -5,7 +5,7 @@ rules and write the audit trail."""
 
 from django.contrib import admin
 
-from audit.admin_mixins import AuditTrailLinkMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
+from core.admin import AuditTrailLinkMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 from .models import Payment, Transaction
 

@@ -1,15 +1,14 @@
 """Payments API (SPEC 3 and 4): schemas in, a service or selector call, the payment out.
 
 Every rule lives in payments.services and payments.selectors; a refusal is a domain
-error that config.api_errors answers in the API's error shape. Authentication,
-idempotency and the error shape are applied to every operation by config.api.
+error that the API answers in its error shape. Authentication, idempotency and the
+error shape are applied to every operation by config.api.
 """
 
 from ninja import Query, Router
 
-from config.api_errors import errors
+from core.api import api_actor, api_merchant, errors
 from customers.schemas import mark_blacklisted
-from merchants.api_auth import request_actor, request_merchant
 from merchants.models import Merchant
 
 from . import selectors, services
@@ -45,11 +44,11 @@ def create_payment(request, payload: PaymentCreateIn):
     this initiator, answers 403 `customer_restricted` naming the `rule`, and creates
     nothing. A gateway decline answers 200 with `status: failed`.
     """
-    merchant = request_merchant(request)
+    merchant = api_merchant(request)
     customer = payload.customer
     payment = services.create_payment(
         merchant=merchant,
-        actor=request_actor(request),
+        actor=api_actor(request),
         amount=payload.amount,
         currency=payload.currency,
         customer_id=payload.customer_id,
@@ -73,7 +72,7 @@ def list_payments(request, filters: Query[PaymentListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
     For the next page pass `nextCursor` as `startingAfter`; it is null on the last."""
     page = selectors.list_payments(
-        merchant=request_merchant(request),
+        merchant=api_merchant(request),
         display_status=filters.display_status,
         limit=filters.limit,
         starting_after=filters.starting_after,
@@ -90,7 +89,7 @@ def list_payments(request, filters: Query[PaymentListQuery]):
     operation_id="getPayment",
 )
 def get_payment(request, payment_id: str):
-    return _answer(merchant=request_merchant(request), payment_id=payment_id)
+    return _answer(merchant=api_merchant(request), payment_id=payment_id)
 
 
 @router.post(
@@ -102,11 +101,11 @@ def get_payment(request, payment_id: str):
 def capture_payment(request, payment_id: str, payload: CaptureIn | None = None):
     """Capture an authorization once, for `amount` (at most the authorized amount) or
     all of it. Refused (400 invalid_request) for a failed, voided or captured payment."""
-    merchant = request_merchant(request)
+    merchant = api_merchant(request)
     services.capture_payment(
         merchant=merchant,
         payment_id=payment_id,
-        actor=request_actor(request),
+        actor=api_actor(request),
         amount=payload.amount if payload else None,
     )
     return _answer(merchant=merchant, payment_id=payment_id)
@@ -128,12 +127,12 @@ def reverse_payment(request, payment_id: str, payload: ReverseIn | None = None):
     `transactions`: `pending` until the gateway answers, `succeeded` at once when
     `isExternal`.
     """
-    merchant = request_merchant(request)
+    merchant = api_merchant(request)
     payload = payload or ReverseIn()
     services.reverse_payment(
         merchant=merchant,
         payment_id=payment_id,
-        actor=request_actor(request),
+        actor=api_actor(request),
         amount=payload.amount,
         is_external=payload.is_external,
         reason=payload.reason,

@@ -1,9 +1,9 @@
-import uuid
-
 from django import forms
 
-from . import money
-from .models import DisplayStatus, Payment, Transaction
+from core import money
+from core.forms import TokenForm
+
+from .models import MAX_NOTE_LENGTH, DisplayStatus, Payment, Transaction
 
 
 class PaymentFilterForm(forms.Form):
@@ -29,23 +29,17 @@ class PaymentFilterForm(forms.Form):
     after = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
 
-def new_form_token() -> str:
-    return uuid.uuid4().hex
+class ReversalForm(TokenForm):
+    """Refund (captured) or void (not captured) a payment; the amount in major units.
 
-
-class ReversalForm(forms.Form):
-    """Refund (captured) or void (not captured) a payment, in major units.
-
-    The amount is converted with payments.money exactly: more decimals than the
-    currency has is an error, never a rounding. The service stays the authority on
-    what may be reversed (it decides under the payment's row lock); the checks here
-    only give a person a clearer message first.
+    The form only reads what the person typed (core.money.parse_major: exact, never a
+    guess); what may be reversed is the service's rule, decided under the payment's row
+    lock, and its refusal is shown on the field it names.
     """
 
-    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     amount = forms.CharField(
         label="Amount",
-        max_length=32,
+        max_length=64,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     reason = forms.ChoiceField(
@@ -56,7 +50,7 @@ class ReversalForm(forms.Form):
     note = forms.CharField(
         label="Note",
         required=False,
-        max_length=500,
+        max_length=MAX_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when the reason is Other.",
     )
@@ -71,11 +65,7 @@ class ReversalForm(forms.Form):
     def __init__(self, *args, payment: Payment, **kwargs):
         self.payment = payment
         kwargs.setdefault(
-            "initial",
-            {
-                "token": new_form_token(),
-                "amount": money.format_major(payment.amount_reversible, payment.currency),
-            },
+            "initial", {"amount": money.format_input(payment.amount_reversible, payment.currency)}
         )
         super().__init__(*args, **kwargs)
         self.is_void = not payment.is_captured
@@ -94,18 +84,10 @@ class ReversalForm(forms.Form):
             del self.fields["confirm_chargeback"]
 
     def clean_amount(self) -> int:
-        raw = self.cleaned_data["amount"]
-        currency = self.payment.currency
         try:
-            minor = money.major_to_minor(raw, currency)
+            return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
         except money.MoneyError as error:
             raise forms.ValidationError(str(error)) from None
-        if minor <= 0:
-            raise forms.ValidationError("Enter an amount greater than 0.")
-        if minor > self.payment.amount_reversible:
-            available = money.format_minor(self.payment.amount_reversible, currency)
-            raise forms.ValidationError(f"At most {available} can be refunded.")
-        return minor
 
     def clean_confirm_chargeback(self) -> bool:
         confirmed = self.cleaned_data["confirm_chargeback"]

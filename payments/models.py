@@ -1,11 +1,17 @@
-from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
-from merchants.ids import new_id
-from merchants.models import Merchant
+from core import money
+from core.ids import new_id
+from core.models import MerchantQuerySet
+from merchants.models import Merchant, RecordedBy
 
-from . import money
+# Limits of what a payment or a reversal carries (SPEC 3, 4), defined once.
+MAX_ORDER_ID_LENGTH = 255
+MAX_NOTE_LENGTH = 500
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY_LENGTH = 40
+MAX_METADATA_VALUE_LENGTH = 500
 
 
 def new_payment_id() -> str:
@@ -48,11 +54,6 @@ DISPLAY_STATUS_EXPRESSION = Case(
 )
 
 
-class PaymentQuerySet(models.QuerySet):
-    def for_merchant(self, merchant: Merchant):
-        return self.filter(merchant=merchant)
-
-
 class Payment(models.Model):
     """An authorization that may be captured, then reversed (refunded or voided).
 
@@ -78,13 +79,13 @@ class Payment(models.Model):
         related_name="payments",
     )
     subscription = models.ForeignKey(
-        "customers.Subscription",
+        "subscriptions.Subscription",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="payments",
     )
-    order_id = models.CharField(max_length=255, blank=True)
+    order_id = models.CharField(max_length=MAX_ORDER_ID_LENGTH, blank=True)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices)
@@ -93,6 +94,9 @@ class Payment(models.Model):
     gateway_reference = models.CharField(max_length=255, blank=True)
 
     is_captured = models.BooleanField(default=False)
+    # A capture recorded but not yet confirmed by the gateway: nothing can be refunded
+    # until it is (and a declined capture is undone).
+    capture_pending = models.BooleanField(default=False)
     amount_captured = models.BigIntegerField(default=0)
     captured_at = models.DateTimeField(null=True, blank=True)
     amount_reversed = models.BigIntegerField(default=0)
@@ -110,7 +114,7 @@ class Payment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PaymentQuerySet.as_manager()
+    objects = MerchantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -179,23 +183,51 @@ class Payment(models.Model):
             return self.amount
         return self.amount_captured - self.amount_reversed
 
-    @property
-    def next_reversal_type(self) -> str:
-        return Transaction.Type.REFUND if self.is_captured else Transaction.Type.VOID
+    def reversal_refusal(self) -> str | None:
+        """Why this payment cannot be refunded or voided now, or None when it can
+        (SPEC 4 rule 1). The one home of the rule: the service refuses with it, the
+        dashboard disables its button with it, the audit trail quotes it."""
+        if self.status != self.Status.SUCCEEDED:
+            return "the payment failed"
+        if self.is_voided:
+            return "it is already voided"
+        if self.is_fully_reversed:
+            return "it is already fully refunded"
+        if self.capture_pending:
+            return "its capture is still pending at the gateway"
+        return None
 
     def format_amount(self, minor: int) -> str:
         return money.format_minor(minor, self.currency)
 
+    @property
+    def amount_display(self) -> str:
+        return self.format_amount(self.amount)
 
-class TransactionQuerySet(models.QuerySet):
-    def for_merchant(self, merchant: Merchant):
-        return self.filter(merchant=merchant)
+    @property
+    def display_status_label(self) -> str:
+        # A GeneratedField gets no get_FOO_display().
+        return DisplayStatus(self.display_status).label
 
-    def reversals(self):
-        return self.filter(type__in=Transaction.REVERSAL_TYPES)
+    def audit_summary(self) -> tuple[str, dict]:
+        fmt = self.format_amount
+        return (
+            f"payment {self.id}: {self.status}, authorized {fmt(self.amount)}, "
+            f"captured {fmt(self.amount_captured)}, reversed {fmt(self.amount_reversed)}",
+            {
+                "paymentId": self.id,
+                "amount": self.amount,
+                "currency": self.currency,
+                "status": self.status,
+                "initiator": self.initiator,
+                "amountCaptured": self.amount_captured,
+                "amountReversed": self.amount_reversed,
+                "isChargebacked": self.is_chargebacked,
+            },
+        )
 
 
-class Transaction(models.Model):
+class Transaction(RecordedBy):
     """One entry of a payment's ledger: authorization, capture, refund, void, chargeback."""
 
     class Type(models.TextChoices):
@@ -228,17 +260,11 @@ class Transaction(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     is_external = models.BooleanField(default=False)
     reason = models.CharField(max_length=30, choices=Reason.choices, blank=True)
-    note = models.CharField(max_length=500, blank=True)
-    order_id = models.CharField(max_length=255, blank=True)
+    note = models.CharField(max_length=MAX_NOTE_LENGTH, blank=True)
+    order_id = models.CharField(max_length=MAX_ORDER_ID_LENGTH, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     gateway_reference = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_by_api_key = models.ForeignKey(
-        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     # Delivery bookkeeping for reversals sent to the gateway by a task.
@@ -246,7 +272,7 @@ class Transaction(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     send_lease_until = models.DateTimeField(null=True, blank=True)
 
-    objects = TransactionQuerySet.as_manager()
+    objects = MerchantQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -280,10 +306,22 @@ class Transaction(models.Model):
         # the same operation, never a second one.
         return f"backoffice-{self.id}"
 
-    @property
-    def actor_label(self) -> str:
-        if self.created_by_id:
-            return self.created_by.email
-        if self.created_by_api_key_id:
-            return f"API key {self.created_by_api_key.prefix}…"
-        return "system"
+    def audit_summary(self) -> tuple[str, dict]:
+        payment = self.payment
+        external = " (external, recorded only)" if self.is_external else ""
+        return (
+            f"{self.type} of {payment.format_amount(self.amount)} on {payment.id}"
+            f"{external}: {self.status}",
+            {
+                "paymentId": payment.id,
+                "transactionId": self.id,
+                "type": self.type,
+                "amount": self.amount,
+                "currency": payment.currency,
+                "status": self.status,
+                "isExternal": self.is_external,
+                "reason": self.reason,
+                "amountCaptured": payment.amount_captured,
+                "amountReversed": payment.amount_reversed,
+            },
+        )

@@ -10,21 +10,22 @@ from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from ninja import Field, Schema
-from pydantic import ConfigDict, StringConstraints, field_validator
-from pydantic.alias_generators import to_camel
+from ninja import Field
+from pydantic import StringConstraints, field_validator
 
+from core import money
+from core.api import InputSchema, ListQuery, OutputSchema
 from customers.schemas import CustomerOut
-from merchants.paging import MAX_PAGE_SIZE
 
-from . import money
-from .models import DisplayStatus, Payment, Transaction
-from .services import (
+from .models import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,
     MAX_METADATA_VALUE_LENGTH,
     MAX_NOTE_LENGTH,
     MAX_ORDER_ID_LENGTH,
+    DisplayStatus,
+    Payment,
+    Transaction,
 )
 
 Amount = Annotated[int, Field(gt=0, le=money.MAX_AMOUNT, description="Minor units")]
@@ -62,14 +63,6 @@ assert set(TransactionStatus.__args__) == set(Transaction.Status.values)
 assert set(ReversalReason.__args__) == set(Transaction.Reason.values)
 assert set(PaymentStatus.__args__) == set(Payment.Status.values)
 assert set(Initiator.__args__) == set(Payment.Initiator.values)
-
-
-class InputSchema(Schema):
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", strict=True)
-
-
-class OutputSchema(Schema):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 # --- in ---------------------------------------------------------------------------------
@@ -221,13 +214,5 @@ class PaymentListOut(OutputSchema):
     next_cursor: str | None = Field(description="Null on the last page")
 
 
-class PaymentListQuery(Schema):
-    """Query parameters of the payments list (parsed from text, so not strict)."""
-
-    model_config = ConfigDict(alias_generator=to_camel)
-
-    limit: int = Field(10, ge=1, le=MAX_PAGE_SIZE, description=f"1 to {MAX_PAGE_SIZE}")
-    starting_after: str | None = Field(
-        None, description="The `nextCursor` of the previous page (a payment id)"
-    )
+class PaymentListQuery(ListQuery):
     display_status: DisplayStatusName | None = Field(None, description="Only this status")

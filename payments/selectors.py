@@ -2,10 +2,10 @@
 
 from django.db.models import Prefetch, Q
 
+from core.errors import ValidationFailed, found_or_not_found
+from core.paging import Page, check_limit, keyset_page
 from customers.models import Customer, normalize_email
-from merchants.errors import NotFound, ValidationFailed
 from merchants.models import Merchant
-from merchants.paging import Page, check_limit, keyset_page
 
 from .models import DisplayStatus, Payment, Transaction
 
@@ -21,10 +21,8 @@ def _with_details(queryset):
 
 def get_payment(*, merchant: Merchant, payment_id: str) -> Payment:
     """The merchant's payment with its customer and transactions, or NotFound."""
-    payment = _with_details(Payment.objects.for_merchant(merchant)).filter(id=payment_id).first()
-    if payment is None:
-        raise NotFound(f"No such payment: '{payment_id}'", param="id")
-    return payment
+    queryset = _with_details(Payment.objects.for_merchant(merchant))
+    return found_or_not_found(queryset, payment_id, name="payment")
 
 
 def list_payments(

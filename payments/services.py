@@ -1,40 +1,42 @@
-"""Payment writes: create (authorize, capture), capture, reverse (refund or void), and
-the delivery of pending operations to the gateway.
+"""Payment writes: create (authorize, capture), capture, reverse (refund or void).
 
 Every decision about money is taken inside one transaction with the payment row
 locked (SELECT ... FOR UPDATE), so concurrent requests are serialized per payment.
 No gateway call ever happens inside a database transaction: an operation is first
-recorded `pending` (and counted at once), and sent to the gateway after commit.
+recorded `pending` (and counted at once), and sent to the gateway after commit
+(payments.delivery, through payments.tasks). Each service records its audit entry.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
-from audit.hooks import audit_payment_capture, audit_payment_create, audit_payment_reversal
+from audit.models import AuditEntry
+from audit.trail import audit_trail
+from core import money
+from core.actors import Actor
+from core.errors import InvalidRequest, ValidationFailed, found_or_not_found
 from customers import services as customer_services
 from customers.models import Customer
-from merchants.actors import Actor
-from merchants.errors import InvalidRequest, NotFound, ValidationFailed
 from merchants.models import Merchant
 
-from . import money
+from . import delivery, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
-from .models import Payment, Transaction, new_payment_id
+from .models import (
+    MAX_METADATA_KEY_LENGTH,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_ORDER_ID_LENGTH,
+    Payment,
+    Transaction,
+    new_payment_id,
+)
 
 logger = logging.getLogger(__name__)
-
-MAX_METADATA_KEYS = 50
-MAX_METADATA_KEY_LENGTH = 40
-MAX_METADATA_VALUE_LENGTH = 500
-MAX_NOTE_LENGTH = 500
-MAX_ORDER_ID_LENGTH = 255
 
 
 class PaymentNotReversible(InvalidRequest):
@@ -102,16 +104,13 @@ def validate_order_id(order_id: object, *, param: str = "orderId") -> str:
 
 
 def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
-    try:
-        return Payment.objects.for_merchant(merchant).select_for_update().get(id=payment_id)
-    except Payment.DoesNotExist:
-        raise NotFound(f"No such payment: '{payment_id}'", param="id") from None
+    queryset = Payment.objects.for_merchant(merchant).select_for_update()
+    return found_or_not_found(queryset, payment_id, name="payment")
 
 
 # --- create -------------------------------------------------------------------------
 
 
-@audit_payment_create
 def create_payment(
     *,
     merchant: Merchant,
@@ -138,96 +137,105 @@ def create_payment(
     passes its own `gateway_idempotency_key`, so a retry after an unanswered attempt
     can never authorize twice at the gateway.
     """
-    amount = validate_amount(amount)
-    currency = validate_currency(currency)
-    metadata = validate_metadata(metadata)
-    order_id = validate_order_id(order_id)
-    if initiator not in Payment.Initiator.values:
-        raise ValidationFailed("Initiator must be CIT or MIT", param="initiator")
+    with audit_trail(
+        AuditEntry.Action.PAYMENT_CREATE,
+        actor=actor,
+        merchant=merchant,
+        target=("payment", None),
+        arguments={"amount": amount, "currency": currency, "initiator": initiator},
+    ) as trail:
+        amount = validate_amount(amount)
+        currency = validate_currency(currency)
+        metadata = validate_metadata(metadata)
+        order_id = validate_order_id(order_id)
+        if initiator not in Payment.Initiator.values:
+            raise ValidationFailed("Initiator must be CIT or MIT", param="initiator")
 
-    customer: Customer | None = None
-    if customer_id:
-        customer = Customer.objects.for_merchant(merchant).filter(id=customer_id).first()
-        if customer is None:
-            raise ValidationFailed(f"No such customer: '{customer_id}'", param="customerId")
-        customer_email = customer.email
-    elif customer_email is not None:
-        customer_email = customer_email.strip()
-        if not customer_email:
-            raise ValidationFailed("Customer email is required", param="customer.email")
-        customer = customer_services.find_customer_by_email(merchant=merchant, email=customer_email)
-    customer_services.check_payment_allowed(
-        email=customer_email or "", customer=customer, initiator=initiator
-    )
-
-    payment_id = new_payment_id()
-    status, failure_reason, reference = Payment.Status.SUCCEEDED, "", ""
-    try:
-        result = get_gateway().authorize(
-            amount=amount,
-            currency=currency,
-            capture=capture,
-            idempotency_key=gateway_idempotency_key or f"backoffice-{payment_id}",
-        )
-        reference = result.reference
-    except GatewayDeclined as declined:
-        status, failure_reason = Payment.Status.FAILED, declined.reason
-    except GatewayTransientError as error:
-        logger.warning("authorization of %s got no answer: %s", payment_id, error)
-        status, failure_reason = Payment.Status.FAILED, "gateway_unavailable"
-
-    captured = capture and status == Payment.Status.SUCCEEDED
-    now = timezone.now()
-    with transaction.atomic():
-        if customer is None and customer_email:
-            customer = customer_services.get_or_create_customer(
-                merchant=merchant, email=customer_email, name=customer_name
+        customer: Customer | None = None
+        if customer_id:
+            customer = Customer.objects.for_merchant(merchant).filter(id=customer_id).first()
+            if customer is None:
+                raise ValidationFailed(f"No such customer: '{customer_id}'", param="customerId")
+            customer_email = customer.email
+        elif customer_email is not None:
+            customer_email = customer_email.strip()
+            if not customer_email:
+                raise ValidationFailed("Customer email is required", param="customer.email")
+            customer = customer_services.find_customer_by_email(
+                merchant=merchant, email=customer_email
             )
-        payment = Payment.objects.create(
-            id=payment_id,
-            merchant=merchant,
-            customer=customer,
-            subscription=subscription,
-            order_id=order_id,
-            amount=amount,
-            currency=currency,
-            status=status,
-            failure_reason=failure_reason,
-            initiator=initiator,
-            gateway_reference=reference,
-            is_captured=captured,
-            amount_captured=amount if captured else 0,
-            captured_at=now if captured else None,
-            metadata=metadata,
+        customer_services.check_payment_allowed(
+            email=customer_email or "", customer=customer, initiator=initiator
         )
-        ledger = [
-            Transaction(
-                type=Transaction.Type.AUTHORIZATION,
-                status=Transaction.Status(status),
+
+        payment_id = new_payment_id()
+        status, failure_reason, reference = Payment.Status.SUCCEEDED, "", ""
+        try:
+            result = get_gateway().authorize(
+                amount=amount,
+                currency=currency,
+                capture=capture,
+                idempotency_key=gateway_idempotency_key or f"backoffice-{payment_id}",
+            )
+            reference = result.reference
+        except GatewayDeclined as declined:
+            status, failure_reason = Payment.Status.FAILED, declined.reason
+        except GatewayTransientError as error:
+            logger.warning("authorization of %s got no answer: %s", payment_id, error)
+            status, failure_reason = Payment.Status.FAILED, "gateway_unavailable"
+
+        captured = capture and status == Payment.Status.SUCCEEDED
+        now = timezone.now()
+        with transaction.atomic():
+            if customer is None and customer_email:
+                customer = customer_services.get_or_create_customer(
+                    merchant=merchant, email=customer_email, name=customer_name
+                )
+            payment = Payment.objects.create(
+                id=payment_id,
+                merchant=merchant,
+                customer=customer,
+                subscription=subscription,
+                order_id=order_id,
+                amount=amount,
+                currency=currency,
+                status=status,
                 failure_reason=failure_reason,
+                initiator=initiator,
+                gateway_reference=reference,
+                is_captured=captured,
+                amount_captured=amount if captured else 0,
+                captured_at=now if captured else None,
+                metadata=metadata,
             )
-        ]
-        if captured:
-            ledger.append(
-                Transaction(type=Transaction.Type.CAPTURE, status=Transaction.Status.SUCCEEDED)
-            )
-        for entry in ledger:
-            entry.merchant = merchant
-            entry.payment = payment
-            entry.amount = amount
-            entry.order_id = order_id
-            entry.gateway_reference = reference
-            entry.processed_at = now
-            entry.created_by = actor.user
-            entry.created_by_api_key = actor.api_key
-        Transaction.objects.bulk_create(ledger)
+            ledger = [
+                Transaction(
+                    type=Transaction.Type.AUTHORIZATION,
+                    status=Transaction.Status(status),
+                    failure_reason=failure_reason,
+                )
+            ]
+            if captured:
+                ledger.append(
+                    Transaction(type=Transaction.Type.CAPTURE, status=Transaction.Status.SUCCEEDED)
+                )
+            for entry in ledger:
+                entry.merchant = merchant
+                entry.payment = payment
+                entry.amount = amount
+                entry.order_id = order_id
+                entry.gateway_reference = reference
+                entry.processed_at = now
+                entry.created_by = actor.user
+                entry.created_by_api_key = actor.api_key
+            Transaction.objects.bulk_create(ledger)
+            trail.succeeded(payment)
     return payment
 
 
 # --- capture ------------------------------------------------------------------------
 
 
-@audit_payment_capture
 def capture_payment(
     *, merchant: Merchant, payment_id: str, actor: Actor, amount: int | None = None
 ) -> Payment:
@@ -238,48 +246,64 @@ def capture_payment(
     then sent to the gateway right away, outside the transaction; a gateway that
     does not answer leaves it pending for the task and the sweeper to finish.
     """
-    if amount is not None:
-        amount = validate_amount(amount)
-    with transaction.atomic():
-        payment = _locked_payment(merchant=merchant, payment_id=payment_id)
-        if payment.status != Payment.Status.SUCCEEDED:
-            raise PaymentNotCapturable("the authorization failed")
-        if payment.is_voided:
-            raise PaymentNotCapturable("it was voided")
-        if payment.is_captured:
-            raise PaymentNotCapturable("it is already captured")
-        if amount is None:
-            amount = payment.amount
-        if amount > payment.amount:
-            raise ValidationFailed("Capture amount exceeds the authorized amount", param="amount")
-        payment.is_captured = True
-        payment.amount_captured = amount
-        payment.captured_at = timezone.now()
-        payment.save(update_fields=["is_captured", "amount_captured", "captured_at", "updated_at"])
-        capture = Transaction.objects.create(
-            merchant=merchant,
-            payment=payment,
-            type=Transaction.Type.CAPTURE,
-            amount=amount,
-            status=Transaction.Status.PENDING,
-            order_id=payment.order_id,
-            created_by=actor.user,
-            created_by_api_key=actor.api_key,
-        )
-    try:
-        send_pending_transaction(transaction_id=capture.id)
-    except GatewayTransientError:
-        from .tasks import send_to_gateway
-
-        send_to_gateway.delay(capture.id)
-    payment.refresh_from_db()
+    with audit_trail(
+        AuditEntry.Action.PAYMENT_CAPTURE,
+        actor=actor,
+        merchant=merchant,
+        target=("payment", payment_id),
+        arguments={"amount": amount},
+    ) as trail:
+        if amount is not None:
+            amount = validate_amount(amount)
+        with transaction.atomic():
+            payment = _locked_payment(merchant=merchant, payment_id=payment_id)
+            if payment.status != Payment.Status.SUCCEEDED:
+                raise PaymentNotCapturable("the authorization failed")
+            if payment.is_voided:
+                raise PaymentNotCapturable("it was voided")
+            if payment.is_captured:
+                raise PaymentNotCapturable("it is already captured")
+            if amount is None:
+                amount = payment.amount
+            if amount > payment.amount:
+                raise ValidationFailed(
+                    "Capture amount exceeds the authorized amount", param="amount"
+                )
+            payment.is_captured = True
+            payment.capture_pending = True
+            payment.amount_captured = amount
+            payment.captured_at = timezone.now()
+            payment.save(
+                update_fields=[
+                    "is_captured",
+                    "capture_pending",
+                    "amount_captured",
+                    "captured_at",
+                    "updated_at",
+                ]
+            )
+            capture = Transaction.objects.create(
+                merchant=merchant,
+                payment=payment,
+                type=Transaction.Type.CAPTURE,
+                amount=amount,
+                status=Transaction.Status.PENDING,
+                order_id=payment.order_id,
+                created_by=actor.user,
+                created_by_api_key=actor.api_key,
+            )
+        try:
+            delivery.send_pending_transaction(transaction_id=capture.id)
+        except GatewayTransientError:
+            tasks.enqueue_send(capture.id)
+        payment.refresh_from_db()
+        trail.succeeded(payment)
     return payment
 
 
 # --- reverse ------------------------------------------------------------------------
 
 
-@audit_payment_reversal
 def reverse_payment(
     *,
     merchant: Merchant,
@@ -295,7 +319,8 @@ def reverse_payment(
 ) -> Transaction:
     """Refund or void a payment (SPEC 4); answers the new reversal.
 
-    1. The payment must have succeeded and not be fully reversed.
+    1. The payment must have succeeded and not be fully reversed
+       (Payment.reversal_refusal says why not).
     2. Not captured: a void of the whole authorization (amount omitted or equal).
     3. Captured: a refund of `amount`, or of everything still refundable; never more.
     4. The payment row is locked while deciding, so concurrent reversals can never
@@ -303,217 +328,92 @@ def reverse_payment(
     5. `is_external`: recorded succeeded at once, never sent to the gateway.
     6. Otherwise recorded pending, counted at once, and sent after commit.
     """
-    if amount is not None:
-        amount = validate_amount(amount)
-    reason = reason or Transaction.Reason.REQUESTED_BY_CUSTOMER
-    if reason not in Transaction.Reason.values:
-        raise ValidationFailed(
-            "Reason must be one of " + ", ".join(Transaction.Reason.values), param="reason"
-        )
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE_LENGTH:
-        raise ValidationFailed(f"Note has at most {MAX_NOTE_LENGTH} characters", param="note")
-    if reason == Transaction.Reason.OTHER and not note:
-        raise ValidationFailed("A note is required when the reason is 'other'", param="note")
-    metadata = validate_metadata(metadata)
-    if order_id is not None:
-        order_id = validate_order_id(order_id)
-    if currency is not None:
-        validate_currency(currency)
-
-    with transaction.atomic():
-        payment = _locked_payment(merchant=merchant, payment_id=payment_id)
-        if payment.status != Payment.Status.SUCCEEDED:
-            raise PaymentNotReversible("the payment failed")
-        if payment.is_voided:
-            raise PaymentNotReversible("it is already voided")
-        if payment.is_fully_reversed:
-            raise PaymentNotReversible("it is already fully refunded")
-        if currency is not None and currency != payment.currency:
+    Action = AuditEntry.Action
+    with audit_trail(
+        Action.PAYMENT_REFUND_EXTERNAL if is_external else Action.PAYMENT_REFUND,
+        actor=actor,
+        merchant=merchant,
+        target=("payment", payment_id),
+        arguments={"amount": amount, "is_external": is_external, "reason": reason},
+    ) as trail:
+        if amount is not None:
+            amount = validate_amount(amount)
+        reason = reason or Transaction.Reason.REQUESTED_BY_CUSTOMER
+        if reason not in Transaction.Reason.values:
             raise ValidationFailed(
-                f"Currency must be the payment's currency ({payment.currency})", param="currency"
+                "Reason must be one of " + ", ".join(Transaction.Reason.values), param="reason"
             )
-        if payment.is_captured and _has_pending_capture(payment):
-            raise PaymentNotReversible("its capture is still pending at the gateway")
+        note = (note or "").strip()
+        if len(note) > MAX_NOTE_LENGTH:
+            raise ValidationFailed(f"Note has at most {MAX_NOTE_LENGTH} characters", param="note")
+        if reason == Transaction.Reason.OTHER and not note:
+            raise ValidationFailed("A note is required when the reason is 'other'", param="note")
+        metadata = validate_metadata(metadata)
+        if order_id is not None:
+            order_id = validate_order_id(order_id)
+        if currency is not None:
+            validate_currency(currency)
 
-        if not payment.is_captured:
-            kind = Transaction.Type.VOID
-            if amount is not None and amount != payment.amount:
+        with transaction.atomic():
+            payment = _locked_payment(merchant=merchant, payment_id=payment_id)
+            if not payment.is_captured and not is_external:
+                trail.action = Action.PAYMENT_VOID
+            if why := payment.reversal_refusal():
+                raise PaymentNotReversible(why)
+            if currency is not None and currency != payment.currency:
                 raise ValidationFailed(
-                    "An uncaptured payment can only be voided in full: omit the amount or "
-                    f"send the authorized amount ({payment.amount})",
-                    param="amount",
+                    f"Currency must be the payment's currency ({payment.currency})",
+                    param="currency",
                 )
-            amount = payment.amount
-            payment.is_voided = True
-        else:
-            kind = Transaction.Type.REFUND
-            available = payment.amount_captured - payment.amount_reversed
-            if amount is None:
-                amount = available
-            if amount > available:
-                raise ValidationFailed(
-                    "Refund amount exceeds the amount available for refund "
-                    f"({available} {payment.currency} minor units)",
-                    param="amount",
-                )
+            if not payment.is_captured:
+                kind = Transaction.Type.VOID
+                if amount is not None and amount != payment.amount:
+                    raise ValidationFailed(
+                        "An uncaptured payment can only be voided in full: omit the amount or "
+                        f"send the authorized amount ({payment.amount})",
+                        param="amount",
+                    )
+                amount = payment.amount
+                payment.is_voided = True
+            else:
+                kind = Transaction.Type.REFUND
+                available = payment.amount_reversible
+                if amount is None:
+                    amount = available
+                if amount > available:
+                    raise ValidationFailed(
+                        "Refund amount exceeds the amount available for refund: at most "
+                        f"{payment.format_amount(available)} can be refunded",
+                        param="amount",
+                    )
 
-        payment.amount_reversed += amount
-        if not is_external:
-            payment.amount_reversal_pending += amount
-        payment.save(
-            update_fields=["amount_reversed", "amount_reversal_pending", "is_voided", "updated_at"]
-        )
-        reversal = Transaction.objects.create(
-            merchant=merchant,
-            payment=payment,
-            type=kind,
-            amount=amount,
-            status=Transaction.Status.SUCCEEDED if is_external else Transaction.Status.PENDING,
-            is_external=is_external,
-            reason=reason,
-            note=note,
-            order_id=payment.order_id if order_id is None else order_id,
-            metadata=metadata,
-            processed_at=timezone.now() if is_external else None,
-            created_by=actor.user,
-            created_by_api_key=actor.api_key,
-        )
-        if not is_external:
-            from .tasks import send_to_gateway
-
-            send_to_gateway.delay_on_commit(reversal.id)
+            payment.amount_reversed += amount
+            if not is_external:
+                payment.amount_reversal_pending += amount
+            payment.save(
+                update_fields=[
+                    "amount_reversed",
+                    "amount_reversal_pending",
+                    "is_voided",
+                    "updated_at",
+                ]
+            )
+            reversal = Transaction.objects.create(
+                merchant=merchant,
+                payment=payment,
+                type=kind,
+                amount=amount,
+                status=Transaction.Status.SUCCEEDED if is_external else Transaction.Status.PENDING,
+                is_external=is_external,
+                reason=reason,
+                note=note,
+                order_id=payment.order_id if order_id is None else order_id,
+                metadata=metadata,
+                processed_at=timezone.now() if is_external else None,
+                created_by=actor.user,
+                created_by_api_key=actor.api_key,
+            )
+            trail.succeeded(reversal)
+            if not is_external:
+                tasks.enqueue_send(reversal.id)
     return reversal
-
-
-def _has_pending_capture(payment: Payment) -> bool:
-    return payment.transactions.filter(
-        type=Transaction.Type.CAPTURE, status=Transaction.Status.PENDING
-    ).exists()
-
-
-# --- delivery to the gateway ----------------------------------------------------------
-
-
-def _claim_for_sending(transaction_id: str) -> bool:
-    """Take a time-limited lease on a pending transaction, so that two deliveries of
-    the same task (or a task and the sweeper) never send it at the same time."""
-    now = timezone.now()
-    claimed = (
-        Transaction.objects.filter(id=transaction_id, status=Transaction.Status.PENDING)
-        .filter(Q(send_lease_until__isnull=True) | Q(send_lease_until__lt=now))
-        .update(
-            send_lease_until=now + timedelta(seconds=settings.REVERSAL_SEND_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-            last_attempt_at=now,
-        )
-    )
-    return claimed == 1
-
-
-def send_pending_transaction(*, transaction_id: str) -> str:
-    """Send one pending capture, refund or void to the gateway and record the outcome.
-
-    Idempotent: a transaction that is no longer pending, or that another worker is
-    sending right now, is left alone. The gateway key is derived from the
-    transaction's id, so a re-send after a lost answer never moves money twice.
-    Raises GatewayTransientError when the gateway did not answer (the caller retries).
-    Answers the transaction's status afterwards.
-    """
-    if not _claim_for_sending(transaction_id):
-        return Transaction.objects.values_list("status", flat=True).get(id=transaction_id)
-    txn = Transaction.objects.select_related("payment").get(id=transaction_id)
-    payment = txn.payment
-    gateway = get_gateway()
-    try:
-        if txn.type == Transaction.Type.CAPTURE:
-            result = gateway.capture(
-                reference=payment.gateway_reference,
-                amount=txn.amount,
-                idempotency_key=txn.gateway_idempotency_key,
-            )
-        elif txn.type == Transaction.Type.REFUND:
-            result = gateway.refund(
-                reference=payment.gateway_reference,
-                amount=txn.amount,
-                idempotency_key=txn.gateway_idempotency_key,
-            )
-        elif txn.type == Transaction.Type.VOID:
-            result = gateway.void(
-                reference=payment.gateway_reference,
-                amount=txn.amount,
-                idempotency_key=txn.gateway_idempotency_key,
-            )
-        else:  # pragma: no cover - only these types are ever pending
-            raise ValueError(f"{txn.type} is never sent to a gateway")
-    except GatewayDeclined as declined:
-        return _finish(txn.id, succeeded=False, failure_reason=declined.reason)
-    except GatewayTransientError:
-        Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
-        raise
-    return _finish(txn.id, succeeded=True, gateway_reference=result.reference)
-
-
-def _finish(
-    transaction_id: str, *, succeeded: bool, gateway_reference: str = "", failure_reason: str = ""
-) -> str:
-    with transaction.atomic():
-        payment_id = Transaction.objects.values_list("payment_id", flat=True).get(id=transaction_id)
-        payment = Payment.objects.select_for_update().get(id=payment_id)
-        txn = Transaction.objects.get(id=transaction_id)
-        if txn.status != Transaction.Status.PENDING:
-            return txn.status
-        txn.processed_at = timezone.now()
-        txn.send_lease_until = None
-        changed_payment_fields = ["updated_at"]
-        if succeeded:
-            txn.status = Transaction.Status.SUCCEEDED
-            txn.gateway_reference = gateway_reference
-            if txn.is_reversal:
-                payment.amount_reversal_pending -= txn.amount
-                changed_payment_fields.append("amount_reversal_pending")
-        else:
-            txn.status = Transaction.Status.FAILED
-            txn.failure_reason = failure_reason
-            if txn.is_reversal:
-                # A declined reversal gives its amount back: it can be reversed again.
-                payment.amount_reversal_pending -= txn.amount
-                payment.amount_reversed -= txn.amount
-                changed_payment_fields += ["amount_reversal_pending", "amount_reversed"]
-                if txn.type == Transaction.Type.VOID:
-                    payment.is_voided = False
-                    changed_payment_fields.append("is_voided")
-            else:  # a declined capture leaves the authorization uncaptured
-                payment.is_captured = False
-                payment.amount_captured = 0
-                payment.captured_at = None
-                changed_payment_fields += ["is_captured", "amount_captured", "captured_at"]
-        txn.save(
-            update_fields=[
-                "status",
-                "processed_at",
-                "send_lease_until",
-                "gateway_reference",
-                "failure_reason",
-            ]
-        )
-        payment.save(update_fields=changed_payment_fields)
-    logger.info("%s %s %s", txn.type, txn.id, txn.status)
-    return txn.status
-
-
-def stale_pending_transaction_ids(*, older_than: timedelta | None = None) -> list[str]:
-    """Pending gateway operations whose last attempt (or creation) is older than
-    REVERSAL_RESEND_AFTER_SECONDS and that nobody holds a lease on."""
-    if older_than is None:
-        older_than = timedelta(seconds=settings.REVERSAL_RESEND_AFTER_SECONDS)
-    now = timezone.now()
-    cutoff = now - older_than
-    return list(
-        Transaction.objects.filter(status=Transaction.Status.PENDING, is_external=False)
-        .filter(
-            Q(last_attempt_at__lt=cutoff) | Q(last_attempt_at__isnull=True, created_at__lt=cutoff)
-        )
-        .filter(Q(send_lease_until__isnull=True) | Q(send_lease_until__lt=now))
-        .values_list("id", flat=True)[:1000]
-    )

@@ -1,10 +1,11 @@
-"""Thin tasks: take ids, call a service, own the retries."""
+"""Thin tasks: take ids, call the delivery, own the retries."""
 
 import logging
 
 from celery import shared_task
+from django.db import transaction
 
-from . import services
+from . import delivery
 from .gateways import GatewayTransientError
 
 logger = logging.getLogger(__name__)
@@ -21,13 +22,27 @@ logger = logging.getLogger(__name__)
 def send_to_gateway(transaction_id: str) -> str:
     """Send a pending capture, refund or void. Timeouts and 5xx retry with exponential
     backoff; what is still pending after the retries is re-sent by the sweeper."""
-    return services.send_pending_transaction(transaction_id=transaction_id)
+    return delivery.send_pending_transaction(transaction_id=transaction_id)
+
+
+def enqueue_send(transaction_id: str) -> None:
+    """Send this pending operation once the current transaction commits. The sending
+    is already recorded (pending, and counted), so a broker that cannot take the message
+    must not fail the request that made it: the sweeper re-sends what stays pending."""
+
+    def publish() -> None:
+        try:
+            send_to_gateway.delay(transaction_id)
+        except Exception:
+            logger.exception("could not enqueue %s; the sweeper will send it", transaction_id)
+
+    transaction.on_commit(publish)
 
 
 @shared_task
 def resend_stale_reversals() -> int:
     """Periodic (beat): re-send what stayed pending, e.g. when a queue message was lost."""
-    ids = services.stale_pending_transaction_ids()
+    ids = delivery.stale_pending_transaction_ids()
     for transaction_id in ids:
         send_to_gateway.delay(transaction_id)
     if ids:

@@ -4,8 +4,8 @@ factory-built payment has a consistent ledger."""
 import factory
 from django.contrib.auth.models import Group
 
+from core.actors import SYSTEM
 from customers.models import Customer
-from merchants.actors import SYSTEM
 from merchants.models import Merchant, User
 from merchants.services import create_api_key
 from payments import services as payment_services

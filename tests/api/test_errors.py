@@ -6,7 +6,7 @@ import pytest
 from django.http import HttpResponseForbidden
 from django.test import RequestFactory
 
-from config import api_errors
+from config.api import middleware as api_errors
 from payments import selectors
 from tests.api.conftest import ApiClient, error_of
 from tests.factories import PaymentFactory
@@ -151,7 +151,7 @@ def test_the_docs_are_served_without_a_cdn(anonymous_api):
 
 @pytest.fixture
 def with_api_errors_middleware(settings):
-    settings.MIDDLEWARE = ["config.api_errors.ApiJsonErrorsMiddleware", *settings.MIDDLEWARE]
+    settings.MIDDLEWARE = ["config.api.middleware.ApiJsonErrorsMiddleware", *settings.MIDDLEWARE]
 
 
 def test_middleware_makes_unknown_api_paths_json(with_api_errors_middleware, debug, db):

@@ -14,10 +14,11 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import record
 from chargebacks.models import Chargeback
-from customers.models import BlacklistEntry, Subscription
+from customers.models import BlacklistEntry
 from merchants import roles
 from merchants.models import ApiKey, IdempotencyRecord, hash_api_key
 from payments.models import Payment, Transaction
+from subscriptions.models import Subscription
 from tests.factories import CustomerFactory, PaymentFactory, UserFactory, make_api_key
 from tests.security.helpers import secrets_in_database
 

@@ -7,14 +7,14 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 
-from audit.hooks import audited, audited_call
-from audit.middleware import AuditContextMiddleware, client_ip, request_context
 from audit.models import AuditEntry, AuditLogImmutable
 from audit.services import record
+from audit.trail import audit_trail
+from core.actors import SYSTEM, Actor
+from core.errors import InvalidRequest, ValidationFailed
+from core.request_context import RequestContextMiddleware, client_ip, request_context
 from customers.models import Customer
 from merchants import roles
-from merchants.actors import SYSTEM, Actor
-from merchants.errors import InvalidRequest, NotFound, ValidationFailed
 from payments import services as payment_services
 from tests.conftest import require_postgres
 from tests.factories import CustomerFactory, PaymentFactory, UserFactory
@@ -85,7 +85,7 @@ def test_record_takes_the_source_ip_from_the_request_being_served(merchant):
         _entry(merchant, actor=Actor(user=None))
         return HttpResponse("ok")
 
-    middleware = AuditContextMiddleware(view)
+    middleware = RequestContextMiddleware(view)
     middleware(RequestFactory().post("/x", REMOTE_ADDR="203.0.113.9"))
     entry = AuditEntry.objects.get()
     assert entry.source_ip == "203.0.113.9"
@@ -179,17 +179,24 @@ def test_a_payment_is_recorded_when_it_is_created(merchant):
 
 
 def test_a_refusal_inside_the_services_atomic_block_survives_its_rollback(merchant):
-    """The wrapper records after the service's own transaction has rolled back."""
+    """The trail records a refusal after the service's own transaction has rolled back."""
     customer = CustomerFactory(merchant=merchant)
 
-    def service(*, merchant, customer_id, actor):
-        with transaction.atomic():
+    def service(*, customer_id):
+        with (
+            audit_trail(
+                "customer.restrict",
+                actor=SYSTEM,
+                merchant=merchant,
+                target=("customer", customer_id),
+            ),
+            transaction.atomic(),
+        ):
             Customer.objects.filter(id=customer_id).update(restrict_cit=True)
             raise InvalidRequest("Refused after writing")
 
-    wrapped = audited("customer.restrict", target_type="customer", target_id="customer_id")(service)
     with pytest.raises(InvalidRequest):
-        wrapped(merchant=merchant, customer_id=customer.id, actor=SYSTEM)
+        service(customer_id=customer.id)
     customer.refresh_from_db()
     assert customer.restrict_cit is False  # the service's write rolled back...
     entry = _actions().get()  # ...its refusal did not
@@ -200,59 +207,49 @@ def test_a_refusal_inside_the_services_atomic_block_survives_its_rollback(mercha
     )
 
 
-def test_the_decorator_reads_actor_merchant_and_target_from_keyword_arguments(
-    merchant, merchant_admin
-):
-    @audited("api_key.revoke", target_type="apikey", target_id="key_id", actor="revoked_by")
-    def revoke(*, merchant, key_id, revoked_by=None):
-        if key_id == "missing":
-            raise NotFound("No such API key")
-        return None
-
-    revoke(merchant=merchant, key_id="key_1", revoked_by=merchant_admin)
-    with pytest.raises(NotFound):
-        revoke(merchant=merchant, key_id="missing", revoked_by=merchant_admin)
-    with pytest.raises(TypeError):
-        revoke(merchant, "key_1")
-    entries = list(_actions().order_by("id"))
-    assert [(e.outcome, e.target_id) for e in entries] == [
-        ("succeeded", "key_1"),
-        ("refused", "missing"),
-    ]
-    assert all(e.actor_user == merchant_admin and e.merchant == merchant for e in entries)
+def test_a_success_is_recorded_in_the_services_transaction_and_rolls_back_with_it(merchant):
+    """A change and its entry commit together: a failure after `succeeded` takes both."""
+    customer = CustomerFactory(merchant=merchant)
+    with (
+        pytest.raises(RuntimeError),
+        audit_trail(
+            "customer.restrict", actor=SYSTEM, merchant=merchant, target=("customer", customer.id)
+        ) as trail,
+        transaction.atomic(),
+    ):
+        Customer.objects.filter(id=customer.id).update(restrict_cit=True)
+        trail.succeeded(detail="restricted")
+        raise RuntimeError("the disk is full")
+    entry = _actions().get()
+    assert entry.outcome == "refused" and entry.detail == "Unexpected error (RuntimeError)"
 
 
 def test_an_audit_failure_never_replaces_the_services_answer(merchant, monkeypatch, caplog):
     def broken_record(**kwargs):
         raise RuntimeError("audit table unavailable")
 
-    monkeypatch.setattr("audit.hooks.record", broken_record)
-    result = audited_call(
-        "payment.capture", SYSTEM, merchant, "payment", "pay_1", lambda **kw: "captured"
-    )
+    monkeypatch.setattr("audit.trail.record", broken_record)
+    with audit_trail("payment.capture", actor=SYSTEM, merchant=merchant, target=("payment", "p")):
+        result = "captured"
     assert result == "captured"
     assert "could not record an audit entry" in caplog.text
 
 
 def test_secret_arguments_never_reach_the_trail(merchant):
-    def create(*, merchant, raw_key, name):
-        raise ValidationFailed("bad key")
-
-    with pytest.raises(ValidationFailed):
-        audited_call(
+    with (
+        pytest.raises(ValidationFailed),
+        audit_trail(
             "api_key.create",
-            SYSTEM,
-            merchant,
-            "apikey",
-            None,
-            create,
+            actor=SYSTEM,
             merchant=merchant,
-            raw_key="sk_test_" + "S" * 30,
-            name="n",
-        )
+            target=("apikey", None),
+            arguments={"name": "n", "note": "sk_test_" + "S" * 30},
+        ),
+    ):
+        raise ValidationFailed("bad key")
     entry = _actions().get()
-    assert "raw_key" not in entry.metadata["arguments"]
-    assert "SSSS" not in str(entry.metadata)
+    assert "S" * 30 not in str(entry.metadata)  # only the prefix a key keeps in clear
+    assert "sk_test_SSSS…" in str(entry.metadata)
 
 
 # --- roles ------------------------------------------------------------------------------------
@@ -300,7 +297,7 @@ def test_role_definitions_keep_a_history():
 
 
 def test_the_request_user_is_the_actor_of_a_role_change(client, merchant, settings):
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "audit.middleware.AuditContextMiddleware"]
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "core.request_context.RequestContextMiddleware"]
     superuser = UserFactory(
         email="root@platform.test", merchant=None, is_staff=True, is_superuser=True
     )

@@ -192,7 +192,7 @@ def test_a_chargebacked_payment_can_still_be_refunded_through_the_api(api, payme
 
 
 def test_the_service_answer_matches_the_api_answer(api, payment, merchant):
-    from merchants.actors import SYSTEM
+    from core.actors import SYSTEM
 
     answered = services.record_chargeback(merchant=merchant, payment_id=payment.id, actor=SYSTEM)
     assert answered.is_chargebacked

@@ -4,9 +4,9 @@ import pytest
 
 from chargebacks import services
 from chargebacks.models import Chargeback
+from core.actors import SYSTEM
+from core.errors import Conflict
 from customers.models import BlacklistEntry
-from merchants.actors import SYSTEM
-from merchants.errors import Conflict
 from payments.models import Payment, Transaction
 from tests.conftest import require_postgres, run_concurrently
 from tests.factories import CustomerFactory, MerchantFactory, PaymentFactory

@@ -8,13 +8,15 @@ from django.utils import timezone
 
 from chargebacks import services
 from chargebacks.models import Chargeback
+from core.actors import SYSTEM, Actor
+from core.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from customers import services as customer_services
-from customers.models import BlacklistEntry, Customer, Subscription
+from customers.models import BlacklistEntry, Customer
 from customers.services import CustomerRestricted
-from merchants.actors import SYSTEM, Actor
-from merchants.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from payments import services as payment_services
 from payments.models import Payment, Transaction
+from subscriptions import services as subscription_services
+from subscriptions.models import Subscription
 from tests.factories import CustomerFactory, MerchantFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +149,7 @@ def test_invalid_restrictions_record_nothing(payment, customer, restrictions, pa
 
 
 def test_restrictions_apply_like_the_restrictions_endpoint(payment, customer, merchant):
-    subscription = customer_services.create_subscription(
+    subscription = subscription_services.create_subscription(
         merchant=merchant,
         customer_id=customer.id,
         amount=1000,

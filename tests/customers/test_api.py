@@ -5,10 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.actors import SYSTEM
 from customers import services
-from customers.models import Customer, Subscription
-from merchants.actors import SYSTEM
+from customers.models import Customer
 from payments.models import Payment
+from subscriptions import services as subscription_services
+from subscriptions.models import Subscription
 from tests.customers.conftest import error_of
 from tests.factories import CustomerFactory
 
@@ -202,7 +204,7 @@ def test_an_empty_restrictions_body_changes_nothing(api, merchant):
 
 def test_restrict_mit_through_the_api_cancels_subscriptions_at_period_end(api, merchant):
     customer = CustomerFactory(merchant=merchant)
-    subscription = services.create_subscription(
+    subscription = subscription_services.create_subscription(
         merchant=merchant,
         customer_id=customer.id,
         amount=1000,
@@ -358,7 +360,7 @@ def test_list_and_get_subscriptions_are_the_merchants_only(api, merchant, other_
     mine, also_mine = CustomerFactory(merchant=merchant), CustomerFactory(merchant=merchant)
     theirs = CustomerFactory(merchant=other_merchant)
     subscriptions = [
-        services.create_subscription(
+        subscription_services.create_subscription(
             merchant=customer.merchant,
             customer_id=customer.id,
             amount=1000,

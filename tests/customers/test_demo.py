@@ -6,10 +6,11 @@ import pytest
 from django.core.management import call_command
 
 from chargebacks.models import Chargeback
-from customers.demo import seed_customer_demo
-from customers.models import BlacklistEntry, Customer, Subscription
+from customers.models import BlacklistEntry, Customer
+from demo.customers import seed_customer_demo
 from merchants.models import Merchant
 from payments.models import Payment, Transaction
+from subscriptions.models import Subscription
 from tests.factories import CustomerFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.actors import SYSTEM
+from core.errors import Conflict
 from customers import services
-from customers.models import BlacklistEntry, Customer, Subscription
-from merchants.actors import SYSTEM
-from merchants.errors import Conflict
+from customers.models import BlacklistEntry, Customer
 from payments.models import Payment
+from subscriptions import services as subscription_services
+from subscriptions.models import Subscription
 from tests.conftest import require_postgres, run_concurrently
 from tests.factories import CustomerFactory
 
@@ -23,7 +25,7 @@ def _postgres_only():
 
 def test_overlapping_renewal_runs_charge_each_period_once(merchant, gateway_calls):
     subscriptions = [
-        services.create_subscription(
+        subscription_services.create_subscription(
             merchant=merchant,
             customer_id=CustomerFactory(merchant=merchant).id,
             amount=1000 + i,
@@ -36,7 +38,7 @@ def test_overlapping_renewal_runs_charge_each_period_once(merchant, gateway_call
     ]
     now = timezone.now() + timedelta(minutes=2)
 
-    results = run_concurrently(lambda _: services.renew_due_subscriptions(now=now), 4)
+    results = run_concurrently(lambda _: subscription_services.renew_due_subscriptions(now=now), 4)
 
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == len(subscriptions)
@@ -46,7 +48,7 @@ def test_overlapping_renewal_runs_charge_each_period_once(merchant, gateway_call
         subscription.refresh_from_db()
         assert subscription.current_period_end > now
         assert subscription.charge_pending_since is None
-        assert payments.get().order_id == services.renewal_order_id(subscription)
+        assert payments.get().order_id == subscription_services.renewal_order_id(subscription)
     assert len(gateway_calls("authorize")) == len(subscriptions)
 
 
@@ -81,7 +83,7 @@ def test_a_subscription_is_not_charged_while_restrict_mit_is_being_set(merchant)
     charge, then cancel at the next period's end)."""
     for _ in range(5):
         customer = CustomerFactory(merchant=merchant)
-        subscription = services.create_subscription(
+        subscription = subscription_services.create_subscription(
             merchant=merchant,
             customer_id=customer.id,
             amount=1000,
@@ -97,13 +99,13 @@ def test_a_subscription_is_not_charged_while_restrict_mit_is_being_set(merchant)
                 return services.update_restrictions(
                     merchant=merchant, customer_id=customer_id, actor=SYSTEM, restrict_mit=True
                 )
-            return services.renew_due_subscriptions(now=now)
+            return subscription_services.renew_due_subscriptions(now=now)
 
         results = run_concurrently(act, 2)
         assert not any(isinstance(r, Exception) for r in results), results
         # A run skips a subscription whose row the restriction change holds locked; the
         # next run handles it.
-        services.renew_due_subscriptions(now=now)
+        subscription_services.renew_due_subscriptions(now=now)
         subscription.refresh_from_db()
         charged = Payment.objects.filter(subscription=subscription, status="succeeded").count()
         if subscription.status == Subscription.Status.CANCELED:

@@ -6,12 +6,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.actors import SYSTEM, Actor
+from core.errors import Conflict, NotFound, ValidationFailed
 from customers import selectors, services
-from customers.models import BlacklistEntry, Customer, Subscription
+from customers.models import BlacklistEntry, Customer
 from customers.services import CustomerRestricted
-from merchants.actors import SYSTEM, Actor
-from merchants.errors import Conflict, NotFound, ValidationFailed
 from payments.models import Payment
+from subscriptions import services as subscription_services
+from subscriptions.models import Subscription
 from tests.factories import CustomerFactory, MerchantFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def make_subscription(customer, **kwargs) -> Subscription:
     """An active subscription whose current period is already paid (no charge)."""
     kwargs.setdefault("current_period_end", timezone.now() + timedelta(days=3))
-    return services.create_subscription(
+    return subscription_services.create_subscription(
         merchant=customer.merchant,
         customer_id=customer.id,
         amount=kwargs.pop("amount", 1000),

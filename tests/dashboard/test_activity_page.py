@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from audit import views as audit_views
-from merchants.actors import Actor
-from merchants.errors import ValidationFailed
+from core.actors import Actor
+from core.errors import ValidationFailed
 from payments import services
 from tests.dashboard.conftest import HTMX
 from tests.factories import PaymentFactory, UserFactory
@@ -83,10 +83,10 @@ def test_pages_older_entries_with_a_cursor(merchant_admin_client, merchant, monk
     first = merchant_admin_client.get(URL, {"action": "payment.create"})
     assert payments[2].id in first.content.decode()
     assert payments[0].id not in first.content.decode()
-    older = first.context["older_url"]
+    older = first.context["pager"].older_url
     second = merchant_admin_client.get(older).content.decode()
     assert payments[0].id in second and payments[2].id not in second.split("<tbody>")[1]
-    assert first.context["older_url"] and second.count("Older →") == 0
+    assert first.context["pager"].older_url and second.count("Older →") == 0
 
 
 def test_post_is_not_allowed(merchant_admin_client):

@@ -4,9 +4,9 @@ import json
 
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from customers.models import BlacklistEntry
 from customers.services import add_to_blacklist, is_email_blacklisted
-from merchants.actors import SYSTEM
 from tests.dashboard.conftest import HTMX
 
 PAGE = reverse("customers:blacklist")

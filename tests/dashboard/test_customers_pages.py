@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import Subscription
+from core.actors import SYSTEM
 from customers.services import add_to_blacklist
-from merchants.actors import SYSTEM
+from subscriptions.models import Subscription
 from tests.dashboard.conftest import HTMX
 from tests.factories import CustomerFactory, PaymentFactory
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from merchants.actors import SYSTEM
+from core.actors import SYSTEM
 from payments import dashboard_selectors, services
 from payments.models import Payment, Transaction
 from tests.factories import PaymentFactory

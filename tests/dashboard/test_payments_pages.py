@@ -6,9 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from customers.services import add_to_blacklist, update_restrictions
-from merchants.actors import SYSTEM
-from payments import services
+from payments import delivery, services
 from payments.models import Payment
 from tests.dashboard.conftest import HTMX
 from tests.factories import CustomerFactory, PaymentFactory
@@ -185,7 +185,7 @@ def test_payment_page_polls_only_while_something_is_pending(agent_client, paymen
     assert 'hx-trigger="paymentChanged from:body, every 2s"' in html
     assert "Waiting for the gateway" in html
 
-    services.send_pending_transaction(transaction_id=reversal.id)
+    delivery.send_pending_transaction(transaction_id=reversal.id)
     html = agent_client.get(detail_url(payment), headers=HTMX).content.decode()
     assert html.lstrip().startswith('<div id="payment-live"')
     assert "every 2s" not in html
@@ -227,13 +227,13 @@ def test_refund_button_is_disabled_with_the_reason_when_nothing_is_reversible(
     html = agent_client.get(detail_url(payment)).content.decode()
     assert 'id="refund-button"' not in html
     assert re.search(r"<button[^>]*disabled[^>]*>Refund</button>", html)
-    assert "Everything captured has already been refunded." in html
+    assert "it is already fully refunded" in html
 
 
 def test_failed_payment_cannot_be_refunded_or_charged_back(agent_client, merchant):
     failed = PaymentFactory(merchant=merchant, amount=666)
     html = agent_client.get(detail_url(failed)).content.decode()
-    assert "The payment failed" in html
+    assert "the payment failed" in html
     assert 'id="chargeback-button"' not in html
 
 

@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from core.errors import ValidationFailed
 from merchants import roles
-from merchants.errors import ValidationFailed
 from merchants.models import ApiKey, Merchant, User, hash_api_key
 from merchants.services import authenticate_api_key, create_api_key, revoke_api_key
 from payments.models import Payment

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from config.celery import app as celery_app
-from merchants.actors import SYSTEM
+from core.actors import SYSTEM
 from payments import services, tasks
 from payments.gateways import get_gateway
 from payments.models import Transaction

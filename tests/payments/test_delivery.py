@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from merchants.actors import SYSTEM
-from payments import services, tasks
+from core.actors import SYSTEM
+from payments import delivery, services, tasks
 from payments.models import Transaction
 from tests.conftest import require_postgres, run_concurrently
 from tests.factories import PaymentFactory
@@ -139,7 +139,7 @@ def test_a_worker_that_died_mid_send_is_resent_with_the_same_key_after_its_lease
         last_attempt_at=long_ago, send_lease_until=timezone.now() + timedelta(minutes=1)
     )
     assert tasks.resend_stale_reversals() == 0
-    assert services.send_pending_transaction(transaction_id=reversal.id) == "pending"
+    assert delivery.send_pending_transaction(transaction_id=reversal.id) == "pending"
     assert gateway_calls("refund") == []
 
     Transaction.objects.filter(id=reversal.id).update(send_lease_until=long_ago)
@@ -171,7 +171,7 @@ def test_duplicate_deliveries_at_the_same_moment_refund_once(
         payment = PaymentFactory(merchant=merchant, amount=2500)
         reversal = refund(payment, amount=1000)
         results = run_concurrently(
-            lambda _: services.send_pending_transaction(transaction_id=reversal.id), 6
+            lambda _: delivery.send_pending_transaction(transaction_id=reversal.id), 6
         )
     finally:
         get_gateway().latency_ms = 0

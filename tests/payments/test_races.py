@@ -3,8 +3,8 @@
 import pytest
 from django.db import transaction
 
-from merchants.actors import SYSTEM
-from merchants.errors import DomainError
+from core.actors import SYSTEM
+from core.errors import DomainError
 from payments import services
 from payments.models import Payment, Transaction
 from tests.conftest import require_postgres, run_concurrently

@@ -15,7 +15,7 @@ import pytest
 import stripe
 from django.core.exceptions import ImproperlyConfigured
 
-from merchants.actors import SYSTEM
+from core.actors import SYSTEM
 from payments import services
 from payments.gateways import (
     GatewayDeclined,

@@ -38,9 +38,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 
-from customers.models import BlacklistEntry, Subscription
+from customers.models import BlacklistEntry
 from merchants import roles
 from merchants.services import revoke_api_key
+from subscriptions.models import Subscription
 from tests.factories import (
     CustomerFactory,
     MerchantFactory,

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from merchants.errors import DomainError
+from core.errors import DomainError
 from merchants.models import ApiKey, Merchant
 from merchants.services import create_api_key
 

@@ -1,0 +1,80 @@
+"""What an API endpoint module needs (the plumbing that every operation gets lives in
+config/api/): the schema bases, the error shape to declare in `response=`, and the
+request's merchant and actor, both decided by its API key."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Schema
+from pydantic import ConfigDict
+from pydantic.alias_generators import to_camel
+
+from .actors import Actor
+from .paging import MAX_PAGE_SIZE
+
+
+class InputSchema(Schema):
+    """Request bodies: camelCase, strict JSON types (5.5, "5" and true are refused for an
+    integer, never coerced), unknown fields refused. Rules that need the database are
+    left to the services, which raise domain errors."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", strict=True)
+
+
+class OutputSchema(Schema):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ListQuery(Schema):
+    """Query parameters of a list (parsed from text, so not strict)."""
+
+    model_config = ConfigDict(alias_generator=to_camel)
+
+    limit: int = Field(10, ge=1, le=MAX_PAGE_SIZE, description=f"1 to {MAX_PAGE_SIZE}")
+    starting_after: str | None = Field(
+        None, description="The `nextCursor` of the previous page (the last item's id)"
+    )
+
+
+ErrorType = Literal[
+    "invalid_request",
+    "validation_error",
+    "authentication_error",
+    "permission_error",
+    "customer_restricted",
+    "not_found",
+    "conflict",
+    "idempotency_error",
+    "api_error",
+]
+
+
+class ErrorDetail(Schema):
+    type: ErrorType
+    message: str
+    param: str | None = None
+    rule: str | None = None
+
+
+class ErrorOut(Schema):
+    """Every error answer: `param` names the offending field (camelCase path) when
+    there is one; `rule` names the refusing rule of a `customer_restricted` answer."""
+
+    error: ErrorDetail
+
+
+def errors(*statuses: int) -> dict:
+    """`response=` entries declaring these error statuses with the error shape."""
+    return dict.fromkeys(statuses, ErrorOut)
+
+
+def api_merchant(request: HttpRequest):
+    """The merchant whose API key authenticated the request: it scopes every lookup."""
+    return request.auth.merchant
+
+
+def api_actor(request: HttpRequest) -> Actor:
+    """The API key, recorded as the actor of every write."""
+    return Actor(api_key=request.auth)

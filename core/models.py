@@ -1,0 +1,37 @@
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+
+RETENTION = timedelta(hours=24)
+
+
+class FormSubmissionQuerySet(models.QuerySet):
+    def purge_expired(self, *, now=None) -> int:
+        """Forget submissions older than RETENTION; answers how many."""
+        deleted, _ = self.filter(created_at__lt=(now or timezone.now()) - RETENTION).delete()
+        return deleted
+
+
+class FormSubmission(models.Model):
+    """The claim on one dashboard form's one-use token (core.forms.FormToken): the
+    unique key decides which of two submissions of the same form acts; the outcome is
+    what the first one made, answered again to the second."""
+
+    key = models.CharField(max_length=255, unique=True)
+    outcome = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FormSubmissionQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class MerchantQuerySet(models.QuerySet):
+    """Rows that belong to one merchant: every read of them starts here, so a foreign
+    id is never found (SPEC 1)."""
+
+    def for_merchant(self, merchant):
+        return self.filter(merchant=merchant)

@@ -1,0 +1,149 @@
+"""Delivery of pending captures, refunds and voids to the gateway, and their outcome.
+
+Runs outside any request, in a Celery task (payments.tasks) or the sweeper. No gateway
+call ever happens inside a database transaction: the operation was recorded `pending`
+(and counted) by payments.services; here it is sent, then its outcome recorded under
+the payment's row lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
+from .models import Payment, Transaction
+
+logger = logging.getLogger(__name__)
+
+
+def _claim_for_sending(transaction_id: str) -> bool:
+    """Take a time-limited lease on a pending transaction, so that two deliveries of
+    the same task (or a task and the sweeper) never send it at the same time."""
+    now = timezone.now()
+    claimed = (
+        Transaction.objects.filter(id=transaction_id, status=Transaction.Status.PENDING)
+        .filter(Q(send_lease_until__isnull=True) | Q(send_lease_until__lt=now))
+        .update(
+            send_lease_until=now + timedelta(seconds=settings.REVERSAL_SEND_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+        )
+    )
+    return claimed == 1
+
+
+def send_pending_transaction(*, transaction_id: str) -> str:
+    """Send one pending capture, refund or void to the gateway and record the outcome.
+
+    Idempotent: a transaction that is no longer pending, or that another worker is
+    sending right now, is left alone. The gateway key is derived from the
+    transaction's id, so a re-send after a lost answer never moves money twice.
+    Raises GatewayTransientError when the gateway did not answer (the caller retries).
+    Answers the transaction's status afterwards.
+    """
+    if not _claim_for_sending(transaction_id):
+        return Transaction.objects.values_list("status", flat=True).get(id=transaction_id)
+    txn = Transaction.objects.select_related("payment").get(id=transaction_id)
+    payment = txn.payment
+    gateway = get_gateway()
+    try:
+        if txn.type == Transaction.Type.CAPTURE:
+            result = gateway.capture(
+                reference=payment.gateway_reference,
+                amount=txn.amount,
+                idempotency_key=txn.gateway_idempotency_key,
+            )
+        elif txn.type == Transaction.Type.REFUND:
+            result = gateway.refund(
+                reference=payment.gateway_reference,
+                amount=txn.amount,
+                idempotency_key=txn.gateway_idempotency_key,
+            )
+        elif txn.type == Transaction.Type.VOID:
+            result = gateway.void(
+                reference=payment.gateway_reference,
+                amount=txn.amount,
+                idempotency_key=txn.gateway_idempotency_key,
+            )
+        else:  # pragma: no cover - only these types are ever pending
+            raise ValueError(f"{txn.type} is never sent to a gateway")
+    except GatewayDeclined as declined:
+        return _finish(txn.id, succeeded=False, failure_reason=declined.reason)
+    except GatewayTransientError:
+        Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
+        raise
+    return _finish(txn.id, succeeded=True, gateway_reference=result.reference)
+
+
+def _finish(
+    transaction_id: str, *, succeeded: bool, gateway_reference: str = "", failure_reason: str = ""
+) -> str:
+    with transaction.atomic():
+        payment_id = Transaction.objects.values_list("payment_id", flat=True).get(id=transaction_id)
+        payment = Payment.objects.select_for_update().get(id=payment_id)
+        txn = Transaction.objects.get(id=transaction_id)
+        if txn.status != Transaction.Status.PENDING:
+            return txn.status
+        txn.processed_at = timezone.now()
+        txn.send_lease_until = None
+        changed_payment_fields = ["updated_at"]
+        if txn.type == Transaction.Type.CAPTURE:
+            payment.capture_pending = False
+            changed_payment_fields.append("capture_pending")
+        if succeeded:
+            txn.status = Transaction.Status.SUCCEEDED
+            txn.gateway_reference = gateway_reference
+            if txn.is_reversal:
+                payment.amount_reversal_pending -= txn.amount
+                changed_payment_fields.append("amount_reversal_pending")
+        else:
+            txn.status = Transaction.Status.FAILED
+            txn.failure_reason = failure_reason
+            if txn.is_reversal:
+                # A declined reversal gives its amount back: it can be reversed again.
+                payment.amount_reversal_pending -= txn.amount
+                payment.amount_reversed -= txn.amount
+                changed_payment_fields += ["amount_reversal_pending", "amount_reversed"]
+                if txn.type == Transaction.Type.VOID:
+                    payment.is_voided = False
+                    changed_payment_fields.append("is_voided")
+            else:  # a declined capture leaves the authorization uncaptured
+                payment.is_captured = False
+                payment.amount_captured = 0
+                payment.captured_at = None
+                changed_payment_fields += ["is_captured", "amount_captured", "captured_at"]
+        txn.save(
+            update_fields=[
+                "status",
+                "processed_at",
+                "send_lease_until",
+                "gateway_reference",
+                "failure_reason",
+            ]
+        )
+        payment.save(update_fields=changed_payment_fields)
+    logger.info("%s %s %s", txn.type, txn.id, txn.status)
+    return txn.status
+
+
+def stale_pending_transaction_ids(*, older_than: timedelta | None = None) -> list[str]:
+    """Pending gateway operations whose last attempt (or creation) is older than
+    REVERSAL_RESEND_AFTER_SECONDS and that nobody holds a lease on."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.REVERSAL_RESEND_AFTER_SECONDS)
+    now = timezone.now()
+    cutoff = now - older_than
+    return list(
+        Transaction.objects.filter(status=Transaction.Status.PENDING, is_external=False)
+        .filter(
+            Q(last_attempt_at__lt=cutoff) | Q(last_attempt_at__isnull=True, created_at__lt=cutoff)
+        )
+        .filter(Q(send_lease_until__isnull=True) | Q(send_lease_until__lt=now))
+        .values_list("id", flat=True)[:1000]
+    )

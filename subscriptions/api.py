@@ -1,0 +1,79 @@
+"""Subscriptions API (SPEC 5): schemas in, a service or selector call, the subscription
+out. Authentication, idempotency and the error shape are applied by config.api."""
+
+from ninja import Query, Router
+
+from core.api import api_actor, api_merchant, errors
+from core.errors import ValidationFailed
+from customers import selectors as customer_selectors
+
+from . import selectors, services
+from .schemas import (
+    SubscriptionCreateIn,
+    SubscriptionListOut,
+    SubscriptionListQuery,
+    SubscriptionOut,
+)
+
+router = Router(tags=["subscriptions"])
+
+
+@router.post(
+    "/subscriptions",
+    response={200: SubscriptionOut, **errors(400, 403)},
+    summary="Create a subscription",
+    operation_id="createSubscription",
+)
+def create_subscription(request, payload: SubscriptionCreateIn):
+    """Without `currentPeriodEnd` the first period is charged at once, as an MIT
+    payment: a customer blacklisted or restricted from MIT payments answers 403
+    `customer_restricted` and nothing is created; a declined first payment answers 400
+    `invalid_request` naming the failed payment (the subscription is canceled). With
+    `currentPeriodEnd` the first charge is at that time. A periodic task then charges
+    each period as it ends."""
+    return services.create_subscription(
+        merchant=api_merchant(request),
+        customer_id=payload.customer_id,
+        amount=payload.amount,
+        currency=payload.currency,
+        interval=payload.interval,
+        current_period_end=payload.current_period_end,
+        actor=api_actor(request),
+    )
+
+
+@router.get(
+    "/subscriptions",
+    response={200: SubscriptionListOut, **errors(400)},
+    summary="List subscriptions",
+    operation_id="listSubscriptions",
+)
+def list_subscriptions(request, filters: Query[SubscriptionListQuery]):
+    """Newest first, one page at a time; `customerId` keeps one customer's."""
+    merchant = api_merchant(request)
+    customer = None
+    if filters.customer_id:
+        customer = customer_selectors.find_customer(
+            merchant=merchant, customer_id=filters.customer_id
+        )
+        if customer is None:
+            raise ValidationFailed(f"No such customer: '{filters.customer_id}'", param="customerId")
+    page = selectors.list_subscriptions(
+        merchant=merchant,
+        customer=customer,
+        limit=filters.limit,
+        starting_after=filters.starting_after,
+    )
+    return {"data": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/subscriptions/{subscription_id}",
+    response={200: SubscriptionOut, **errors(404)},
+    summary="Retrieve a subscription",
+    operation_id="getSubscription",
+)
+def get_subscription(request, subscription_id: str):
+    return selectors.get_subscription(
+        merchant=api_merchant(request), subscription_id=subscription_id
+    )
