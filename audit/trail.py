@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -36,17 +37,17 @@ from .services import record
 logger = logging.getLogger(__name__)
 
 
+@dataclass
 class Trail:
     """One service call's entry: its action (which the service may refine once it
     knows, e.g. a void rather than a refund), and whether it was recorded."""
 
-    def __init__(self, action: str, *, actor, merchant, target, arguments: dict) -> None:
-        self.action = action
-        self.actor = actor
-        self.merchant = merchant
-        self.target = target
-        self.arguments = arguments
-        self.recorded = False
+    action: str
+    actor: Actor | None
+    merchant: Any
+    target: Any
+    arguments: dict
+    recorded: bool = False
 
     def succeeded(self, subject: Any = None, *, detail: str = "", metadata: dict | None = None):
         """Record success now, in the caller's transaction. `subject` is the model the
@@ -112,7 +113,7 @@ def audit_trail(
 ) -> Iterator[Trail]:
     """Record one service call (see the module docstring). `merchant=None` records a
     platform-wide action (the blacklist)."""
-    trail = Trail(action, actor=actor, merchant=merchant, target=target, arguments=arguments or {})
+    trail = Trail(action, actor, merchant, target, arguments or {})
     try:
         yield trail
     except Exception as error:

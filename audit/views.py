@@ -7,9 +7,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from core.dashboard import dashboard_view
-from core.errors import DomainError
 from core.htmx import render_page
-from core.paging import Page, pager
+from core.paging import page_or_refusal, pager
 
 from .models import AuditEntry
 from .selectors import list_activity
@@ -39,17 +38,14 @@ def activity(request: HttpRequest) -> HttpResponse:
     cleaned = getattr(form, "cleaned_data", {})
     filters = {name: cleaned.get(name) or "" for name in ("action", "target")}
     after = cleaned.get("after") or None
-    error = None
-    try:
-        page = list_activity(
-            merchant=request.merchant,
-            action=filters["action"] or None,
-            target_id=filters["target"] or None,
-            starting_after=after,
-            limit=PAGE_SIZE,
-        )
-    except DomainError as refused:
-        page, error = Page(items=[], has_more=False), refused.message
+    page, error = page_or_refusal(
+        list_activity,
+        merchant=request.merchant,
+        action=filters["action"] or None,
+        target_id=filters["target"] or None,
+        starting_after=after,
+        limit=PAGE_SIZE,
+    )
     context = {
         "nav": "activity",
         "form": form,

@@ -30,7 +30,6 @@ class RecordChargebackIn(InputSchema):
     "/payments/{payment_id}/record-chargeback",
     response={200: PaymentOut, **errors(400, 404, 409)},
     summary="Record a chargeback",
-    operation_id="recordChargeback",
 )
 def record_chargeback(request, payment_id: str, payload: RecordChargebackIn | None = None):
     """Mark the payment chargebacked (`isChargebacked`, `chargebackRecordedAt`, a

@@ -1,6 +1,7 @@
 """Keyset paging, newest first, shared by every list (payments, customers,
 subscriptions, the audit trail): a page is one index range scan at any depth."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -18,6 +19,11 @@ class Page:
     @property
     def next_cursor(self) -> str | None:
         return self.items[-1].pk if self.has_more and self.items else None
+
+    @property
+    def data(self) -> list:
+        """The items, as the API's list answers name them."""
+        return self.items
 
 
 def check_limit(limit: int) -> None:
@@ -71,3 +77,12 @@ def pager(url: str, page: Page, *, filters: dict, after: object = None) -> Pager
     newest = f"{url}?{urlencode(query)}" if query else url
     older = f"{url}?{urlencode({**query, 'after': page.next_cursor})}" if page.next_cursor else None
     return Pager(newest_url=newest, older_url=older, is_first_page=not after)
+
+
+def page_or_refusal(list_rows: Callable[..., Page], **filters) -> tuple[Page, str | None]:
+    """`list_rows(**filters)`, or no rows and the refusal's message (a bad filter, a
+    stale cursor): a list shows why it is empty, never rows that do not match."""
+    try:
+        return list_rows(**filters), None
+    except ValidationFailed as refused:
+        return Page(items=[], has_more=False), refused.message

@@ -9,26 +9,18 @@ from ninja import Query, Router
 
 from core.api import api_actor, api_merchant, errors
 
-from . import selectors, services
-from .schemas import (
-    CustomerCreateIn,
-    CustomerListOut,
-    CustomerListQuery,
-    CustomerOut,
-    RestrictionsIn,
-    mark_blacklisted,
-)
+from . import schemas, selectors, services
+from .schemas import mark_blacklisted
 
 router = Router(tags=["customers"])
 
 
 @router.post(
     "/customers",
-    response={200: CustomerOut, **errors(400, 409)},
+    response={200: schemas.CustomerOut, **errors(400, 409)},
     summary="Create a customer",
-    operation_id="createCustomer",
 )
-def create_customer(request, payload: CustomerCreateIn):
+def create_customer(request, payload: schemas.CustomerCreateIn):
     """One customer per email per merchant, compared case-insensitively: an email the
     merchant already has answers 409 `conflict` naming the existing customer."""
     return services.create_customer(
@@ -40,12 +32,9 @@ def create_customer(request, payload: CustomerCreateIn):
 
 
 @router.get(
-    "/customers",
-    response={200: CustomerListOut, **errors(400)},
-    summary="List customers",
-    operation_id="listCustomers",
+    "/customers", response={200: schemas.CustomerListOut, **errors(400)}, summary="List customers"
 )
-def list_customers(request, filters: Query[CustomerListQuery]):
+def list_customers(request, filters: Query[schemas.CustomerListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
     `search` matches a customer id or the start of an email address."""
     page = selectors.list_customers(
@@ -55,14 +44,13 @@ def list_customers(request, filters: Query[CustomerListQuery]):
         starting_after=filters.starting_after,
     )
     mark_blacklisted(page.items)
-    return {"data": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}
+    return page
 
 
 @router.get(
     "/customers/{customer_id}",
-    response={200: CustomerOut, **errors(404)},
+    response={200: schemas.CustomerOut, **errors(404)},
     summary="Retrieve a customer",
-    operation_id="getCustomer",
 )
 def get_customer(request, customer_id: str):
     return selectors.get_customer(merchant=api_merchant(request), customer_id=customer_id)
@@ -70,11 +58,10 @@ def get_customer(request, customer_id: str):
 
 @router.post(
     "/customers/{customer_id}/restrictions",
-    response={200: CustomerOut, **errors(400, 404)},
+    response={200: schemas.CustomerOut, **errors(400, 404)},
     summary="Change a customer's restrictions",
-    operation_id="updateCustomerRestrictions",
 )
-def update_restrictions(request, customer_id: str, payload: RestrictionsIn):
+def update_customer_restrictions(request, customer_id: str, payload: schemas.RestrictionsIn):
     """Only the fields given change. `restrictCit` refuses later customer-initiated
     payments and `restrictMit` merchant-initiated ones (403 `customer_restricted`);
     setting `restrictMit` also sets `cancelAtPeriodEnd` on the customer's active

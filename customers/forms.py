@@ -4,15 +4,10 @@ from .models import MAX_EMAIL_LENGTH, MAX_REASON_LENGTH, Customer
 
 
 class CustomerSearchForm(forms.Form):
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=MAX_EMAIL_LENGTH,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Email, name or cus_…", "autocomplete": "off"}
-        ),
-    )
-    after = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+    """The customers list's query string: ?q=&after= (rendered by its template)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=MAX_EMAIL_LENGTH)
+    after = forms.CharField(required=False, max_length=40)
 
 
 class RestrictionsForm(forms.Form):
@@ -39,15 +34,8 @@ class RestrictionsForm(forms.Form):
         )
 
 
-class BlacklistSearchForm(forms.Form):
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=MAX_EMAIL_LENGTH,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Email", "autocomplete": "off"}
-        ),
-    )
+class BlacklistSearchForm(CustomerSearchForm):
+    """The blacklist's query string: ?q= (all entries are on one page)."""
 
 
 class BlacklistAddForm(forms.Form):

@@ -10,7 +10,7 @@ from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
 from core.forms import add_refusal
 from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
-from core.paging import Page, pager
+from core.paging import page_or_refusal, pager
 
 from . import selectors, services
 from .forms import (
@@ -35,13 +35,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     q = form.cleaned_data.get("q") or ""
     after = form.cleaned_data.get("after") or None
-    error = None
-    try:
-        page = selectors.list_customers(
-            merchant=request.merchant, search=q or None, limit=PAGE_SIZE, starting_after=after
-        )
-    except DomainError as refused:
-        page, error = Page(items=[], has_more=False), refused.message
+    page, error = page_or_refusal(
+        selectors.list_customers,
+        merchant=request.merchant,
+        search=q or None,
+        limit=PAGE_SIZE,
+        starting_after=after,
+    )
     # One query for the whole page; the answer is normalized (trimmed, lower-case) emails.
     blacklisted = selectors.blacklisted_emails([c.email for c in page.items])
     for customer in page.items:

@@ -142,18 +142,8 @@ class ApiKeyAdmin(NoDeleteMixin, AuditTrailLinkMixin, HistoryAdmin):
         "revoked_by",
         "audit_trail",
     ]
-    readonly_fields = [
-        "id",
-        "merchant",
-        "mode",
-        "prefix",
-        "created_at",
-        "created_by",
-        "last_used_at",
-        "revoked_at",
-        "revoked_by",
-        "audit_trail",
-    ]
+    # Only the name can be changed; a key is revoked by the action, never edited.
+    readonly_fields = [name for name in fields if name != "name"]
 
     def get_fields(self, request, obj=None):
         return ApiKeyCreateForm.Meta.fields if obj is None else self.fields

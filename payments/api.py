@@ -11,16 +11,8 @@ from core.api import api_actor, api_merchant, errors
 from customers.schemas import mark_blacklisted
 from merchants.models import Merchant
 
-from . import selectors, services
+from . import schemas, selectors, services
 from .models import Payment
-from .schemas import (
-    CaptureIn,
-    PaymentCreateIn,
-    PaymentListOut,
-    PaymentListQuery,
-    PaymentOut,
-    ReverseIn,
-)
 
 router = Router(tags=["payments"])
 
@@ -31,13 +23,8 @@ def _answer(*, merchant: Merchant, payment_id: str) -> Payment:
     return selectors.get_payment(merchant=merchant, payment_id=payment_id)
 
 
-@router.post(
-    "",
-    response={200: PaymentOut, **errors(400, 403)},
-    summary="Create a payment",
-    operation_id="createPayment",
-)
-def create_payment(request, payload: PaymentCreateIn):
+@router.post("", response={200: schemas.PaymentOut, **errors(400, 403)}, summary="Create a payment")
+def create_payment(request, payload: schemas.PaymentCreateIn):
     """Authorize (and capture, unless `capture` is false) a payment, synchronously.
 
     The customer checks come first: a blacklisted email, or a customer restricted for
@@ -62,13 +49,8 @@ def create_payment(request, payload: PaymentCreateIn):
     return _answer(merchant=merchant, payment_id=payment.id)
 
 
-@router.get(
-    "",
-    response={200: PaymentListOut, **errors(400)},
-    summary="List payments",
-    operation_id="listPayments",
-)
-def list_payments(request, filters: Query[PaymentListQuery]):
+@router.get("", response={200: schemas.PaymentListOut, **errors(400)}, summary="List payments")
+def list_payments(request, filters: Query[schemas.PaymentListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
     For the next page pass `nextCursor` as `startingAfter`; it is null on the last."""
     page = selectors.list_payments(
@@ -79,14 +61,13 @@ def list_payments(request, filters: Query[PaymentListQuery]):
         with_transactions=True,
     )
     mark_blacklisted(payment.customer for payment in page.items)
-    return {"data": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}
+    return page
 
 
 @router.get(
     "/{payment_id}",
-    response={200: PaymentOut, **errors(404)},
+    response={200: schemas.PaymentOut, **errors(404)},
     summary="Retrieve a payment",
-    operation_id="getPayment",
 )
 def get_payment(request, payment_id: str):
     return _answer(merchant=api_merchant(request), payment_id=payment_id)
@@ -94,11 +75,10 @@ def get_payment(request, payment_id: str):
 
 @router.post(
     "/{payment_id}/capture",
-    response={200: PaymentOut, **errors(400, 404)},
+    response={200: schemas.PaymentOut, **errors(400, 404)},
     summary="Capture a payment",
-    operation_id="capturePayment",
 )
-def capture_payment(request, payment_id: str, payload: CaptureIn | None = None):
+def capture_payment(request, payment_id: str, payload: schemas.CaptureIn | None = None):
     """Capture an authorization once, for `amount` (at most the authorized amount) or
     all of it. Refused (400 invalid_request) for a failed, voided or captured payment."""
     merchant = api_merchant(request)
@@ -113,11 +93,10 @@ def capture_payment(request, payment_id: str, payload: CaptureIn | None = None):
 
 @router.post(
     "/{payment_id}/reverse",
-    response={200: PaymentOut, **errors(400, 404)},
+    response={200: schemas.PaymentOut, **errors(400, 404)},
     summary="Refund or void a payment",
-    operation_id="reversePayment",
 )
-def reverse_payment(request, payment_id: str, payload: ReverseIn | None = None):
+def reverse_payment(request, payment_id: str, payload: schemas.ReverseIn | None = None):
     """Void an uncaptured payment (whole authorization only), or refund a captured one:
     `amount`, or everything still refundable when omitted. The body is optional.
 
@@ -128,7 +107,7 @@ def reverse_payment(request, payment_id: str, payload: ReverseIn | None = None):
     `isExternal`.
     """
     merchant = api_merchant(request)
-    payload = payload or ReverseIn()
+    payload = payload or schemas.ReverseIn()
     services.reverse_payment(
         merchant=merchant,
         payment_id=payment_id,

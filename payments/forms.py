@@ -14,19 +14,8 @@ class PaymentFilterForm(forms.Form):
         choices=[("", "All statuses"), *DisplayStatus.choices],
         required=False,
     )
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=255,
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": "Payment id, order id or customer email",
-                "autocomplete": "off",
-            }
-        ),
-    )
-    after = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+    q = forms.CharField(label="Search", required=False, max_length=255)
+    after = forms.CharField(required=False, max_length=40)
 
 
 class ReversalForm(TokenForm):

@@ -208,26 +208,29 @@ def create_payment(
                 captured_at=now if captured else None,
                 metadata=metadata,
             )
+            both = {
+                "merchant": merchant,
+                "payment": payment,
+                "amount": amount,
+                "order_id": order_id,
+                "gateway_reference": reference,
+                "processed_at": now,
+                **actor.as_fields(),
+            }
             ledger = [
                 Transaction(
                     type=Transaction.Type.AUTHORIZATION,
                     status=Transaction.Status(status),
                     failure_reason=failure_reason,
+                    **both,
                 )
             ]
             if captured:
                 ledger.append(
-                    Transaction(type=Transaction.Type.CAPTURE, status=Transaction.Status.SUCCEEDED)
+                    Transaction(
+                        type=Transaction.Type.CAPTURE, status=Transaction.Status.SUCCEEDED, **both
+                    )
                 )
-            for entry in ledger:
-                entry.merchant = merchant
-                entry.payment = payment
-                entry.amount = amount
-                entry.order_id = order_id
-                entry.gateway_reference = reference
-                entry.processed_at = now
-                entry.created_by = actor.user
-                entry.created_by_api_key = actor.api_key
             Transaction.objects.bulk_create(ledger)
             trail.succeeded(payment)
     return payment
@@ -289,8 +292,7 @@ def capture_payment(
                 amount=amount,
                 status=Transaction.Status.PENDING,
                 order_id=payment.order_id,
-                created_by=actor.user,
-                created_by_api_key=actor.api_key,
+                **actor.as_fields(),
             )
         try:
             delivery.send_pending_transaction(transaction_id=capture.id)
@@ -410,8 +412,7 @@ def reverse_payment(
                 order_id=payment.order_id if order_id is None else order_id,
                 metadata=metadata,
                 processed_at=timezone.now() if is_external else None,
-                created_by=actor.user,
-                created_by_api_key=actor.api_key,
+                **actor.as_fields(),
             )
             trail.succeeded(reversal)
             if not is_external:

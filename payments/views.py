@@ -15,10 +15,10 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from core.dashboard import actor_for, dashboard_view
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from core.forms import submit_once
 from core.htmx import dialog_done, render_dialog, render_page
-from core.paging import Page, pager
+from core.paging import page_or_refusal, pager
 from customers.selectors import is_email_blacklisted
 
 from . import charts, dashboard_selectors, selectors, services
@@ -50,17 +50,14 @@ def payment_list(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     filters = {name: form.cleaned_data.get(name) or "" for name in ("status", "q")}
     after = form.cleaned_data.get("after") or None
-    error = None
-    try:
-        page = selectors.list_payments(
-            merchant=request.merchant,
-            display_status=filters["status"] or None,
-            search=filters["q"] or None,
-            starting_after=after,
-            limit=PAGE_SIZE,
-        )
-    except DomainError as refused:
-        page, error = Page(items=[], has_more=False), refused.message
+    page, error = page_or_refusal(
+        selectors.list_payments,
+        merchant=request.merchant,
+        display_status=filters["status"] or None,
+        search=filters["q"] or None,
+        starting_after=after,
+        limit=PAGE_SIZE,
+    )
     context = {
         "nav": "payments",
         "form": form,

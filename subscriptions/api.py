@@ -7,24 +7,17 @@ from core.api import api_actor, api_merchant, errors
 from core.errors import ValidationFailed
 from customers import selectors as customer_selectors
 
-from . import selectors, services
-from .schemas import (
-    SubscriptionCreateIn,
-    SubscriptionListOut,
-    SubscriptionListQuery,
-    SubscriptionOut,
-)
+from . import schemas, selectors, services
 
 router = Router(tags=["subscriptions"])
 
 
 @router.post(
     "/subscriptions",
-    response={200: SubscriptionOut, **errors(400, 403)},
+    response={200: schemas.SubscriptionOut, **errors(400, 403)},
     summary="Create a subscription",
-    operation_id="createSubscription",
 )
-def create_subscription(request, payload: SubscriptionCreateIn):
+def create_subscription(request, payload: schemas.SubscriptionCreateIn):
     """Without `currentPeriodEnd` the first period is charged at once, as an MIT
     payment: a customer blacklisted or restricted from MIT payments answers 403
     `customer_restricted` and nothing is created; a declined first payment answers 400
@@ -44,11 +37,10 @@ def create_subscription(request, payload: SubscriptionCreateIn):
 
 @router.get(
     "/subscriptions",
-    response={200: SubscriptionListOut, **errors(400)},
+    response={200: schemas.SubscriptionListOut, **errors(400)},
     summary="List subscriptions",
-    operation_id="listSubscriptions",
 )
-def list_subscriptions(request, filters: Query[SubscriptionListQuery]):
+def list_subscriptions(request, filters: Query[schemas.SubscriptionListQuery]):
     """Newest first, one page at a time; `customerId` keeps one customer's."""
     merchant = api_merchant(request)
     customer = None
@@ -64,14 +56,13 @@ def list_subscriptions(request, filters: Query[SubscriptionListQuery]):
         limit=filters.limit,
         starting_after=filters.starting_after,
     )
-    return {"data": page.items, "has_more": page.has_more, "next_cursor": page.next_cursor}
+    return page
 
 
 @router.get(
     "/subscriptions/{subscription_id}",
-    response={200: SubscriptionOut, **errors(404)},
+    response={200: schemas.SubscriptionOut, **errors(404)},
     summary="Retrieve a subscription",
-    operation_id="getSubscription",
 )
 def get_subscription(request, subscription_id: str):
     return selectors.get_subscription(

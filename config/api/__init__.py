@@ -88,6 +88,11 @@ class BackOfficeAPI(NinjaAPI):
 
         self.add_router("", unknown_routes)
 
+    def get_openapi_operation_id(self, operation) -> str:
+        """The view's name in camelCase: create_payment -> createPayment."""
+        first, *rest = operation.view_func.__name__.split("_")
+        return first + "".join(word.title() for word in rest)
+
     def _get_bound_routers(self):
         bound_routers = super()._get_bound_routers()
         for bound_router in bound_routers:
