@@ -7,6 +7,7 @@ shape are applied to every operation by config.api.
 from ninja import Field, Router
 
 from core.api import InputSchema, api_actor, api_merchant, errors
+from customers.models import MAX_REASON_LENGTH
 from customers.schemas import RestrictionsIn
 from payments.schemas import PaymentOut
 
@@ -20,6 +21,9 @@ class RecordChargebackIn(InputSchema):
         False,
         description="Blacklist the customer's email at every merchant (source: this "
         "chargeback): every later payment of that email is refused",
+    )
+    blacklist_reason: str | None = Field(
+        None, max_length=MAX_REASON_LENGTH, description="Why; kept on the blacklist entry"
     )
     customer_restrictions: RestrictionsIn | None = Field(
         None, description="As POST /customers/{id}/restrictions, for the payment's customer"
@@ -50,5 +54,6 @@ def record_chargeback(request, payment_id: str, payload: RecordChargebackIn | No
         payment_id=payment_id,
         actor=api_actor(request),
         blacklist_customer=payload.blacklist_customer,
+        blacklist_reason=payload.blacklist_reason,
         customer_restrictions=restrictions,
     )

@@ -13,6 +13,15 @@ class RecordChargebackForm(TokenForm):
         required=False,
         help_text="Blocks every payment with this email, at every merchant.",
     )
+    blacklist_reason = forms.CharField(
+        label="Why blacklist this email?",
+        required=False,
+        max_length=MAX_REASON_LENGTH,
+        help_text="Kept on the blacklist entry; the platform admins read it.",
+    )
+    confirm_blacklist = forms.BooleanField(
+        label="Yes, refuse this email at every merchant on the platform", required=False
+    )
     restrict_mit = forms.BooleanField(label="Restrict recurring payments", required=False)
     restrict_cit = forms.BooleanField(label="Restrict customer-initiated payments", required=False)
     restrict_reason = forms.CharField(
@@ -22,7 +31,14 @@ class RecordChargebackForm(TokenForm):
         widget=forms.TextInput(attrs={"placeholder": "e.g. Chargeback on pay_…"}),
     )
 
-    CUSTOMER_FIELDS = ("blacklist_customer", "restrict_mit", "restrict_cit", "restrict_reason")
+    CUSTOMER_FIELDS = (
+        "blacklist_customer",
+        "blacklist_reason",
+        "confirm_blacklist",
+        "restrict_mit",
+        "restrict_cit",
+        "restrict_reason",
+    )
 
     def __init__(self, *args, has_customer: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -35,6 +51,14 @@ class RecordChargebackForm(TokenForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("blacklist_customer"):
+            # Platform-wide: asked twice, and never without the agent's own reason.
+            if not data.get("blacklist_reason"):
+                self.add_error("blacklist_reason", "Say why this email is blacklisted.")
+            if not data.get("confirm_blacklist"):
+                self.add_error(
+                    "confirm_blacklist", "Confirm that this email is refused at every merchant."
+                )
         if data.get("restrict_reason") and not (
             data.get("restrict_mit") or data.get("restrict_cit")
         ):
@@ -57,3 +81,7 @@ class RecordChargebackForm(TokenForm):
     @property
     def should_blacklist(self) -> bool:
         return self.has_customer and bool(self.cleaned_data.get("blacklist_customer"))
+
+    @property
+    def reason_for_blacklist(self) -> str | None:
+        return self.cleaned_data.get("blacklist_reason") if self.should_blacklist else None

@@ -25,6 +25,7 @@ def record_chargeback(
     payment_id: str,
     actor: Actor,
     blacklist_customer: bool = False,
+    blacklist_reason: str | None = None,
     customer_restrictions: dict | None = None,
 ) -> Payment:
     """Record that the cardholder's bank took a payment back; answers the payment with
@@ -38,8 +39,9 @@ def record_chargeback(
       transaction of the captured amount (the authorized amount when not captured),
       and a Chargeback record; both keep who recorded it.
     - `blacklist_customer` blacklists the customer's email platform-wide, with this
-      chargeback as the source; `customer_restrictions` (restrict_cit, restrict_mit,
-      restrict_reason; only the keys given change) acts as
+      chargeback as the source and `blacklist_reason` (default: the chargeback) as
+      why; `customer_restrictions` (restrict_cit, restrict_mit, restrict_reason; only
+      the keys given change) acts as
       customers.services.update_restrictions. Either on a payment without a customer
       is validation_error (param blacklistCustomer / customerRestrictions).
     - All of it happens in one transaction with the payment row locked, or not at all.
@@ -70,10 +72,8 @@ def record_chargeback(
                     f"A chargeback was already recorded on payment '{payment.id}' "
                     f"at {payment.chargeback_recorded_at:%Y-%m-%d %H:%M:%S} UTC"
                 )
-            if payment.status != Payment.Status.SUCCEEDED:
-                raise InvalidRequest(
-                    "Payment cannot be chargebacked: its authorization failed, no money moved"
-                )
+            if why := payment.chargeback_refusal():
+                raise InvalidRequest(f"Payment cannot be chargebacked: {why}")
             if payment.customer_id is None:
                 if blacklist_customer:
                     raise ValidationFailed(
@@ -115,7 +115,7 @@ def record_chargeback(
             if blacklist_customer:
                 customer_services.add_to_blacklist(
                     email=payment.customer.email,
-                    reason=f"Chargeback on payment {payment.id}",
+                    reason=blacklist_reason or f"Chargeback on payment {payment.id}",
                     actor=actor,
                     chargeback=chargeback,
                 )

@@ -28,6 +28,7 @@ def record_chargeback(request: HttpRequest, payment_id: str) -> HttpResponse:
                     payment_id=payment.id,
                     actor=actor_for(request),
                     blacklist_customer=form.should_blacklist,
+                    blacklist_reason=form.reason_for_blacklist,
                     customer_restrictions=form.customer_restrictions,
                 ).id
             ),

@@ -69,7 +69,7 @@ def dialog_done(
     events that close the dialog, refresh what changed and show the toast. Without
     JavaScript: the message, and a redirect to `redirect_to`."""
     if wants_partial(request):
-        toast_event = toast if level == "success" else {"text": toast, "level": level}
+        toast_event = {"text": toast, "level": level}
         return hx_events(HttpResponse(status=204), closeDialog=True, toast=toast_event, **events)
     messages.add_message(request, getattr(messages, level.upper()), toast)
     return redirect(redirect_to)

@@ -11,17 +11,28 @@ class CustomerSearchForm(forms.Form):
 
 
 class RestrictionsForm(forms.Form):
-    """The customer's restrictions as a whole: what is shown is what gets saved."""
+    """The customer's restrictions. Each field carries the value the form was opened
+    with (show_hidden_initial), so only what the person changed is saved: a form left
+    open while a chargeback restricted the customer does not lift that restriction."""
 
     restrict_cit = forms.BooleanField(
-        label="Restrict customer-initiated payments (CIT)", required=False
+        label="Restrict customer-initiated payments (CIT)",
+        required=False,
+        show_hidden_initial=True,
     )
     restrict_mit = forms.BooleanField(
         label="Restrict recurring / merchant-initiated payments (MIT)",
         required=False,
+        show_hidden_initial=True,
         help_text="Also cancels the customer's active subscriptions at their period end.",
     )
-    restrict_reason = forms.CharField(label="Reason", required=False, max_length=MAX_REASON_LENGTH)
+    restrict_reason = forms.CharField(
+        label="Reason", required=False, max_length=MAX_REASON_LENGTH, show_hidden_initial=True
+    )
+
+    def changes(self) -> dict:
+        """The fields the person changed, for the service (which changes only those)."""
+        return {name: self.cleaned_data[name] for name in self.changed_data}
 
     @classmethod
     def for_customer(cls, customer: Customer) -> "RestrictionsForm":

@@ -77,7 +77,7 @@ def list_blacklist(
     """Blacklist entries, newest first; `search` matches part of the email. Removed
     entries (kept for the record) only with `include_removed`."""
     queryset = BlacklistEntry.objects.select_related(
-        "added_by", "added_by_api_key", "removed_by", "chargeback"
+        "added_by", "added_by_api_key", "removed_by", "chargeback__merchant"
     )
     if not include_removed:
         queryset = queryset.active()

@@ -103,9 +103,7 @@ def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpRespons
                 merchant=request.merchant,
                 customer_id=customer.id,
                 actor=actor_for(request),
-                restrict_cit=form.cleaned_data["restrict_cit"],
-                restrict_mit=form.cleaned_data["restrict_mit"],
-                restrict_reason=form.cleaned_data["restrict_reason"],
+                **form.changes(),
             )
         except DomainError as refused:
             add_refusal(form, refused)

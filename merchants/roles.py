@@ -17,6 +17,7 @@ _AGENT_PERMISSIONS = [
     "payments.view_payment",
     "payments.view_transaction",
     "payments.reverse_payment",
+    "payments.capture_payment",
     "customers.view_customer",
     "subscriptions.view_subscription",
     "chargebacks.view_chargeback",

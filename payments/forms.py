@@ -1,4 +1,5 @@
 from django import forms
+from django.urls import reverse
 
 from core import money
 from core.forms import TokenForm
@@ -64,7 +65,27 @@ class ReversalForm(TokenForm):
             self.fields["reason"].widget.attrs["autofocus"] = True
             self.fields["is_external"].label = "Already voided at the gateway (record only)"
         else:
-            self.fields["amount"].widget.attrs["autofocus"] = True
+            # As it is typed, the dialog says in words what will be refunded.
+            self.fields["amount"].widget.attrs.update(
+                {
+                    "autofocus": True,
+                    "hx-get": reverse("payments:reverse_summary", args=[payment.id]),
+                    "hx-trigger": "input changed delay:200ms",
+                    "hx-include": "closest form",
+                    "hx-target": "#reversal-summary",
+                    "hx-swap": "outerHTML",
+                }
+            )
+            self.fields["is_external"].widget.attrs.update(
+                {
+                    "data-submit-label": "Record refund",
+                    "hx-get": reverse("payments:reverse_summary", args=[payment.id]),
+                    "hx-trigger": "change",
+                    "hx-include": "closest form",
+                    "hx-target": "#reversal-summary",
+                    "hx-swap": "outerHTML",
+                }
+            )
             self.fields["amount"].help_text = (
                 f"In {payment.currency}; at most "
                 f"{money.format_minor(payment.amount_reversible, payment.currency)}."
@@ -89,3 +110,51 @@ class ReversalForm(TokenForm):
     @property
     def minor_amount(self) -> int | None:
         return None if self.is_void else self.cleaned_data["amount"]
+
+    def summary(self) -> str:
+        """What sending the form will do, in words (SPEC 2): "Refund $5.00 of $120.00 to
+        jane@example.com". The amount is read exactly as the service will read it; what
+        cannot be read says so."""
+        payment = self.payment
+        fmt = payment.format_amount
+        to = f" to {payment.customer.email}" if payment.customer_id else ""
+        if self.is_void:
+            return f"Void the authorization of {fmt(payment.amount)}{to}: nothing will be charged."
+        raw = self.data.get("amount") if self.is_bound else self.initial.get("amount")
+        try:
+            amount = money.parse_major(raw or "", payment.currency)
+        except money.MoneyError as error:
+            return f"Nothing will be refunded yet: {error}."
+        of = f"{fmt(amount)} of {fmt(payment.amount_captured)}"
+        if self.is_bound and self.data.get("is_external"):
+            return f"Record a refund of {of} already made at the gateway (nothing is sent)."
+        return f"Refund {of}{to}."
+
+
+class CaptureForm(TokenForm):
+    """Capture all of an authorization, or a part of it (in major units, read exactly)."""
+
+    amount = forms.CharField(
+        label="Amount to capture",
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"inputmode": "decimal", "autocomplete": "off", "autofocus": True}
+        ),
+    )
+
+    def __init__(self, *args, payment: Payment, **kwargs):
+        self.payment = payment
+        kwargs.setdefault(
+            "initial", {"amount": money.format_input(payment.amount, payment.currency)}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].help_text = (
+            f"In {payment.currency}; at most {payment.amount_display}. "
+            "What is not captured is released to the customer."
+        )
+
+    def clean_amount(self) -> int:
+        try:
+            return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
+        except money.MoneyError as error:
+            raise forms.ValidationError(str(error)) from None

@@ -6,6 +6,8 @@ from core.ids import new_id
 from core.models import MerchantQuerySet
 from merchants.models import Merchant, RecordedBy
 
+from .reasons import reason_message
+
 # Limits of what a payment or a reversal carries (SPEC 3, 4), defined once.
 MAX_ORDER_ID_LENGTH = 255
 MAX_NOTE_LENGTH = 500
@@ -92,6 +94,10 @@ class Payment(models.Model):
     failure_reason = models.CharField(max_length=255, blank=True)
     initiator = models.CharField(max_length=3, choices=Initiator.choices, default=Initiator.CIT)
     gateway_reference = models.CharField(max_length=255, blank=True)
+    # The gateway that holds the payment (sandbox, stripe), and the card it charged as
+    # the gateway reports it (brand, last 4, expiry, country; never the number).
+    processor = models.CharField(max_length=20, blank=True)
+    payment_method = models.JSONField(null=True, blank=True)
 
     is_captured = models.BooleanField(default=False)
     # A capture recorded but not yet confirmed by the gateway: nothing can be refunded
@@ -118,7 +124,10 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("reverse_payment", "Can refund or void a payment")]
+        permissions = [
+            ("reverse_payment", "Can refund or void a payment"),
+            ("capture_payment", "Can capture an authorized payment"),
+        ]
         indexes = [
             # The dashboard list: per merchant, newest first, keyset-paged.
             models.Index(fields=["merchant", "-created_at", "-id"], name="payment_recent_idx"),
@@ -197,8 +206,38 @@ class Payment(models.Model):
             return "its capture is still pending at the gateway"
         return None
 
+    def capture_refusal(self) -> str | None:
+        """Why this payment cannot be captured now, or None (SPEC 3: once only, not on a
+        voided or failed payment)."""
+        if self.status != self.Status.SUCCEEDED:
+            return "the authorization failed"
+        if self.is_voided:
+            return "it was voided"
+        if self.is_captured:
+            return "it is already captured"
+        return None
+
+    def chargeback_refusal(self) -> str | None:
+        """Why no chargeback can be recorded on this payment, or None (SPEC 6): the bank
+        can only take back money that moved."""
+        if self.status != self.Status.SUCCEEDED:
+            return "its authorization failed, no money moved"
+        if self.is_voided:
+            return "it was voided, no money moved"
+        if not self.is_captured:
+            return "it was never captured, no money moved"
+        return None
+
     def format_amount(self, minor: int) -> str:
         return money.format_minor(minor, self.currency)
+
+    @property
+    def status_reason(self) -> dict | None:
+        """Why the authorization failed: a stable code and a sentence (SPEC 3)."""
+        if self.status != self.Status.FAILED:
+            return None
+        code = self.failure_reason.split(":", 1)[0].strip() or "declined"
+        return {"code": code, "message": reason_message(self.failure_reason)}
 
     @property
     def amount_display(self) -> str:
@@ -299,6 +338,10 @@ class Transaction(RecordedBy):
     @property
     def is_reversal(self) -> bool:
         return self.type in self.REVERSAL_TYPES
+
+    @property
+    def failure_message(self) -> str:
+        return reason_message(self.failure_reason) if self.failure_reason else ""
 
     @property
     def gateway_idempotency_key(self) -> str:

@@ -172,6 +172,27 @@ class TransactionOut(OutputSchema):
         return txn.actor_label
 
 
+class ProcessorOut(OutputSchema):
+    name: str | None = Field(description="The gateway: sandbox or stripe")
+    reference: str | None = Field(description="The gateway's id for the payment")
+
+
+class PaymentMethodOut(OutputSchema):
+    """As the gateway reports it; never a full card number."""
+
+    type: Literal["card"]
+    brand: str
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    country: str | None
+
+
+class StatusReasonOut(OutputSchema):
+    code: str = Field(description="Stable, e.g. card_declined")
+    message: str = Field(description="For people")
+
+
 class PaymentOut(OutputSchema):
     """A payment (SPEC 3) with its customer and its transactions, oldest first."""
 
@@ -191,6 +212,9 @@ class PaymentOut(OutputSchema):
     is_chargebacked: bool
     chargeback_recorded_at: datetime | None
     display_status: DisplayStatusName
+    processor: ProcessorOut
+    payment_method: PaymentMethodOut | None
+    status_reason: StatusReasonOut | None
     customer: CustomerOut | None
     metadata: dict[str, str]
     transactions: list[TransactionOut]
@@ -200,6 +224,17 @@ class PaymentOut(OutputSchema):
     @staticmethod
     def resolve_order_id(payment: Payment) -> str | None:
         return payment.order_id or None
+
+    @staticmethod
+    def resolve_processor(payment: Payment) -> dict:
+        return {
+            "name": payment.processor or None,
+            "reference": payment.gateway_reference or None,
+        }
+
+    @staticmethod
+    def resolve_payment_method(payment: Payment) -> dict | None:
+        return payment.payment_method or None
 
     @staticmethod
     def resolve_transactions(payment: Payment) -> list[Transaction]:

@@ -169,15 +169,16 @@ def create_payment(
         )
 
         payment_id = new_payment_id()
-        status, failure_reason, reference = Payment.Status.SUCCEEDED, "", ""
+        status, failure_reason, reference, card = Payment.Status.SUCCEEDED, "", "", None
+        gateway = get_gateway()
         try:
-            result = get_gateway().authorize(
+            result = gateway.authorize(
                 amount=amount,
                 currency=currency,
                 capture=capture,
                 idempotency_key=gateway_idempotency_key or f"backoffice-{payment_id}",
             )
-            reference = result.reference
+            reference, card = result.reference, result.card
         except GatewayDeclined as declined:
             status, failure_reason = Payment.Status.FAILED, declined.reason
         except GatewayTransientError as error:
@@ -203,6 +204,8 @@ def create_payment(
                 failure_reason=failure_reason,
                 initiator=initiator,
                 gateway_reference=reference,
+                processor=gateway.name,
+                payment_method=card.as_json() if card else None,
                 is_captured=captured,
                 amount_captured=amount if captured else 0,
                 captured_at=now if captured else None,
@@ -260,12 +263,8 @@ def capture_payment(
             amount = validate_amount(amount)
         with transaction.atomic():
             payment = _locked_payment(merchant=merchant, payment_id=payment_id)
-            if payment.status != Payment.Status.SUCCEEDED:
-                raise PaymentNotCapturable("the authorization failed")
-            if payment.is_voided:
-                raise PaymentNotCapturable("it was voided")
-            if payment.is_captured:
-                raise PaymentNotCapturable("it is already captured")
+            if why := payment.capture_refusal():
+                raise PaymentNotCapturable(why)
             if amount is None:
                 amount = payment.amount
             if amount > payment.amount:

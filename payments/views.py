@@ -9,20 +9,22 @@ plain POST that redirects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from core.dashboard import actor_for, dashboard_view
 from core.errors import NotFound
 from core.forms import submit_once
-from core.htmx import dialog_done, render_dialog, render_page
+from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from core.paging import page_or_refusal, pager
 from customers.selectors import is_email_blacklisted
 
 from . import charts, dashboard_selectors, selectors, services
-from .forms import PaymentFilterForm, ReversalForm
+from .forms import CaptureForm, PaymentFilterForm, ReversalForm
 from .models import Payment, Transaction
 
 PAGE_SIZE = 25
@@ -71,6 +73,9 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 
 # --- one payment ---------------------------------------------------------------------------
 
+# A pending operation older than this is late: the page says so (SPEC 8.1).
+DELIVERY_LATE_AFTER = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class AmountLine:
@@ -79,44 +84,124 @@ class AmountLine:
     emphasis: bool = False
 
 
+def amount_lines(payment: Payment) -> list[AmountLine]:
+    """The Amounts card in the words Stripe users know (SPEC 8.1): pending is shown once,
+    beside what succeeded, never added to it."""
+    fmt = payment.format_amount
+    if payment.status == Payment.Status.FAILED:
+        return [AmountLine("Declined", "Nothing was authorized")]
+    lines = [AmountLine("Authorized", fmt(payment.amount))]
+    if payment.capture_pending:
+        lines.append(AmountLine("Capture pending at the gateway", fmt(payment.amount_captured)))
+    elif payment.is_captured:
+        lines.append(AmountLine("Captured", fmt(payment.amount_captured)))
+    settled = payment.amount_reversed - payment.amount_reversal_pending
+    if payment.is_voided:
+        lines.append(AmountLine("Voided", fmt(settled)))
+    elif payment.is_captured:
+        lines.append(AmountLine("Refunded", fmt(settled)))
+    if payment.amount_reversal_pending:
+        lines.append(AmountLine("Pending at the gateway", fmt(payment.amount_reversal_pending)))
+    if payment.is_chargebacked:
+        lines.append(AmountLine("Disputed", fmt(payment.amount_captured or payment.amount)))
+    if payment.is_captured and not payment.is_voided:
+        refundable = 0 if payment.reversal_refusal() else payment.amount_reversible
+        lines.append(
+            AmountLine(
+                "Refundable",
+                fmt(refundable),
+                emphasis=refundable > 0 and not payment.is_chargebacked,
+            )
+        )
+    return lines
+
+
+def status_label(payment: Payment) -> str:
+    """The badge: the display status, unless the gateway still owes an answer."""
+    if payment.capture_pending:
+        return "Capture pending"
+    if payment.amount_reversal_pending:
+        return "Void pending" if payment.is_voided else "Refund pending"
+    return payment.display_status_label
+
+
+def outcome_toast(payment: Payment, operation: Transaction) -> tuple[str, str]:
+    """What a person is told of a capture, refund or void they asked for: the outcome as
+    it is (SPEC 8.1), and its level (success, info or error)."""
+    name = operation.get_type_display()
+    amount = payment.format_amount(operation.amount)
+    if operation.is_external:
+        return f"{name} recorded (not sent to the gateway)", "success"
+    if operation.status == Transaction.Status.FAILED:
+        return f"{name} of {amount} declined: {operation.failure_message}", "error"
+    if operation.status == Transaction.Status.PENDING:
+        return f"{name} of {amount} sent; waiting for the gateway", "info"
+    return f"{name} of {amount} succeeded", "success"
+
+
 def payment_context(payment: Payment) -> dict:
     fmt = payment.format_amount
     transactions = list(payment.transactions.all())
+    now = timezone.now()
     for txn in transactions:
         txn.amount_display = fmt(txn.amount)
-    amounts = [
-        AmountLine("Authorized", fmt(payment.amount)),
-        AmountLine("Captured", fmt(payment.amount_captured)),
-        AmountLine("Reversed", fmt(payment.amount_reversed)),
-        AmountLine("Pending at the gateway", fmt(payment.amount_reversal_pending)),
-        AmountLine("Still reversible", fmt(payment.amount_reversible), emphasis=True),
-    ]
+        txn.is_late = (
+            txn.status == Transaction.Status.PENDING and now - txn.created_at > DELIVERY_LATE_AFTER
+        )
+    pending = [t for t in transactions if t.status == Transaction.Status.PENDING]
     chargeback = next((t for t in transactions if t.type == Transaction.Type.CHARGEBACK), None)
     customer = payment.customer
     return {
         "nav": "payments",
         "payment": payment,
         "amount_display": fmt(payment.amount),
-        "status_label": payment.display_status_label,
-        "amounts": amounts,
+        "status_label": status_label(payment),
+        "amounts": amount_lines(payment),
         "transactions": transactions,
         "chargeback_txn": chargeback,
         "customer": customer,
         "customer_blacklisted": bool(customer and is_email_blacklisted(customer.email)),
         "reversal_label": "Refund" if payment.is_captured else "Void",
+        "can_reverse": payment.status == Payment.Status.SUCCEEDED,
         "reversal_blocked": reversal_blocked(payment),
+        "can_capture": payment.capture_refusal() is None,
+        "can_record_chargeback": not payment.is_chargebacked
+        and payment.chargeback_refusal() is None,
         # Poll while the gateway still owes an answer, so the page settles by itself.
-        "polling": any(t.status == Transaction.Status.PENDING for t in transactions),
+        "polling": bool(pending),
+        "pending_ids": ",".join(t.id for t in pending),
+        "delivery_late": [t for t in pending if t.is_late],
     }
 
 
 @dashboard_view("payments.view_payment")
 def payment_detail(request: HttpRequest, payment_id: str) -> HttpResponse:
     payment = get_payment_or_404(request, payment_id)
-    return render_page(request, "payments/detail.html", payment_context(payment), partial="live")
+    context = payment_context(payment)
+    response = render_page(request, "payments/detail.html", context, partial="live")
+    # The page polls while operations are pending, naming them: one that has finished
+    # since is announced as it came out (a decline arriving later included).
+    waited_for = set(filter(None, request.GET.get("waiting", "").split(",")))
+    finished = [t for t in context["transactions"] if t.id in waited_for and t.status != "pending"]
+    for operation in finished[-1:]:
+        text, level = outcome_toast(payment, operation)
+        hx_events(response, toast={"text": text, "level": level})
+    return response
 
 
-# --- refund / void dialog ---------------------------------------------------------------------
+# --- refund / void and capture dialogs ---------------------------------------------------------
+
+
+def _operation_done(request: HttpRequest, payment: Payment, operation_id: str) -> HttpResponse:
+    operation = Transaction.objects.for_merchant(request.merchant).get(id=operation_id)
+    text, level = outcome_toast(payment, operation)
+    return dialog_done(
+        request,
+        toast=text,
+        level=level,
+        redirect_to=reverse("payments:detail", args=[payment.id]),
+        paymentChanged={"id": payment.id},
+    )
 
 
 @dashboard_view("payments.view_payment", "payments.reverse_payment")
@@ -144,14 +229,7 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
             ),
         )
         if reversal_id is not None:
-            reversal = Transaction.objects.for_merchant(request.merchant).get(id=reversal_id)
-            label = "Void" if reversal.type == Transaction.Type.VOID else "Refund"
-            return dialog_done(
-                request,
-                toast=f"{label} of {payment.format_amount(reversal.amount)} recorded",
-                redirect_to=reverse("payments:detail", args=[payment.id]),
-                paymentChanged={"id": payment.id},
-            )
+            return _operation_done(request, payment, reversal_id)
     label = "Refund" if payment.is_captured else "Void"
     context = {
         "nav": "payments",
@@ -160,8 +238,54 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
         "action_label": label,
         "blocked_reason": blocked,
         "reversible_display": payment.format_amount(payment.amount_reversible),
+        "summary": form.summary(),
     }
     return render_dialog(request, "payments/reverse.html", context, title=f"{label} payment")
+
+
+@dashboard_view("payments.view_payment", "payments.reverse_payment")
+def payment_reverse_summary(request: HttpRequest, payment_id: str) -> HttpResponse:
+    """What the refund dialog will do with what is typed so far, in words (SPEC 2)."""
+    payment = get_payment_or_404(request, payment_id)
+    form = ReversalForm(request.GET, payment=payment)
+    context = {"payment": payment, "form": form, "summary": form.summary()}
+    return render(request, "payments/reverse.html#summary", context)
+
+
+@dashboard_view("payments.view_payment", "payments.capture_payment")
+def payment_capture(request: HttpRequest, payment_id: str) -> HttpResponse:
+    """The capture dialog: all of the authorization, or a part of it, once."""
+    payment = get_payment_or_404(request, payment_id)
+    form = CaptureForm(request.POST or None, payment=payment)
+    refusal = payment.capture_refusal()
+    if request.method == "POST" and refusal is None and form.is_valid():
+        captured = submit_once(
+            request,
+            form,
+            purpose=f"capture:{payment.id}",
+            busy="This capture is already being submitted. Please wait.",
+            action=lambda: (
+                services.capture_payment(
+                    merchant=request.merchant,
+                    payment_id=payment.id,
+                    actor=actor_for(request),
+                    amount=form.cleaned_data["amount"],
+                ).id
+            ),
+        )
+        if captured is not None:
+            capture = payment.transactions.filter(type=Transaction.Type.CAPTURE).latest(
+                "created_at"
+            )
+            return _operation_done(request, payment, capture.id)
+    context = {
+        "nav": "payments",
+        "form": form,
+        "payment": payment,
+        "blocked_reason": f"Payment cannot be captured: {refusal}." if refusal else None,
+        "authorized_display": payment.amount_display,
+    }
+    return render_dialog(request, "payments/capture.html", context, title="Capture payment")
 
 
 # --- overview -------------------------------------------------------------------------------

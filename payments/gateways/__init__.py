@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import (
+    CardDetails,
     GatewayDeclined,
     GatewayError,
     GatewayResult,
@@ -13,6 +14,7 @@ from .base import (
 )
 
 __all__ = [
+    "CardDetails",
     "GatewayDeclined",
     "GatewayError",
     "GatewayResult",

@@ -26,8 +26,30 @@ class GatewayTimeout(GatewayTransientError):
 
 
 @dataclass(frozen=True)
+class CardDetails:
+    """What the gateway reports of the card it charged: never the full number."""
+
+    brand: str
+    last4: str
+    exp_month: int | None = None
+    exp_year: int | None = None
+    country: str = ""
+
+    def as_json(self) -> dict:
+        return {
+            "type": "card",
+            "brand": self.brand,
+            "last4": self.last4,
+            "expMonth": self.exp_month,
+            "expYear": self.exp_year,
+            "country": self.country,
+        }
+
+
+@dataclass(frozen=True)
 class GatewayResult:
     reference: str
+    card: CardDetails | None = None
 
 
 class PaymentGateway(Protocol):

@@ -28,7 +28,13 @@ from typing import Protocol
 
 from django.conf import settings
 
-from .base import GatewayDeclined, GatewayResult, GatewayTimeout, GatewayTransientError
+from .base import (
+    CardDetails,
+    GatewayDeclined,
+    GatewayResult,
+    GatewayTimeout,
+    GatewayTransientError,
+)
 
 DECLINE_AMOUNT = 666
 REVERSAL_DECLINE_AMOUNT = 667
@@ -94,6 +100,23 @@ def _reference(prefix: str, idempotency_key: str) -> str:
     return f"{prefix}_{hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]}"
 
 
+# The test cards the sandbox reports, like a real gateway's test mode would.
+TEST_CARDS = [("visa", "4242", "US"), ("mastercard", "4444", "GB"), ("amex", "8431", "US")]
+
+
+def _test_card(idempotency_key: str) -> CardDetails:
+    """A plausible test card, the same for every call with one key."""
+    digest = hashlib.sha256(idempotency_key.encode()).digest()
+    brand, last4, country = TEST_CARDS[digest[0] % len(TEST_CARDS)]
+    return CardDetails(
+        brand=brand,
+        last4=last4,
+        exp_month=1 + digest[1] % 12,
+        exp_year=2027 + digest[2] % 5,
+        country=country,
+    )
+
+
 class SandboxGateway:
     name = "sandbox"
 
@@ -133,7 +156,9 @@ class SandboxGateway:
         self, *, amount: int, currency: str, capture: bool, idempotency_key: str
     ) -> GatewayResult:
         self._call("authorize", amount=amount, idempotency_key=idempotency_key)
-        return GatewayResult(reference=_reference("sbx_pi", idempotency_key))
+        return GatewayResult(
+            reference=_reference("sbx_pi", idempotency_key), card=_test_card(idempotency_key)
+        )
 
     def capture(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult:
         self._call("capture", amount=amount, idempotency_key=idempotency_key, reference=reference)

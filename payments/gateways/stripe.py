@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import (
+    CardDetails,
     GatewayDeclined,
     GatewayError,
     GatewayResult,
@@ -93,6 +94,9 @@ class StripeGateway:
                     "payment_method_types": ["card"],
                     "capture_method": "automatic" if capture else "manual",
                     "confirm": True,
+                    # The card's brand and last digits, for the agent who is asked
+                    # "which card was refunded?" (never the number).
+                    "expand": ["payment_method"],
                 },
                 options={"idempotency_key": idempotency_key},
             )
@@ -104,7 +108,7 @@ class StripeGateway:
             error = getattr(intent, "last_payment_error", None)
             code = getattr(error, "code", None) or f"payment_intent_{intent.status}"
             raise GatewayDeclined(_reason(code, getattr(error, "message", None)))
-        return GatewayResult(reference=intent.id)
+        return GatewayResult(reference=intent.id, card=_card_of(intent))
 
     def capture(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult:
         with _gateway_errors():
@@ -163,6 +167,20 @@ def _translate(error: stripe.StripeError) -> GatewayError:
     if decline_code and decline_code != code:
         code = f"{code} ({decline_code})"
     return GatewayDeclined(_reason(code, message))
+
+
+def _card_of(intent) -> CardDetails | None:
+    """The card Stripe reports for the intent's payment method, when it was expanded."""
+    card = getattr(getattr(intent, "payment_method", None), "card", None)
+    if card is None:
+        return None
+    return CardDetails(
+        brand=getattr(card, "brand", "") or "",
+        last4=getattr(card, "last4", "") or "",
+        exp_month=getattr(card, "exp_month", None),
+        exp_year=getattr(card, "exp_year", None),
+        country=getattr(card, "country", "") or "",
+    )
 
 
 def _reason(code: str, message: str | None = None) -> str:

@@ -1,6 +1,9 @@
 // Dialog glue for HTMX: a <dialog data-dialog> appended to the page opens as a modal
 // (focus moves in, Escape closes, focus returns to what opened it), closes on the
-// server's `closeDialog` event, and `toast` events show a short confirmation.
+// server's `closeDialog` event, and `toast` events show the outcome (an error stays
+// longer and is announced at once). Also: Space opens a link that acts as a button,
+// [data-copy] buttons copy their value, and a checkbox with data-submit-label renames
+// its form's submit button while ticked ("Record refund").
 (function () {
   "use strict";
 
@@ -29,16 +32,18 @@
     });
   }
 
-  function showToast(text) {
+  function showToast(text, level) {
     var region = document.getElementById("toasts");
     if (!region || !text) return;
+    level = level || "success";
     var toast = document.createElement("div");
-    toast.className = "toast";
-    toast.setAttribute("role", "status");
+    toast.className = "toast toast-" + level;
+    toast.setAttribute("role", level === "error" ? "alert" : "status");
     toast.textContent = text;
     region.appendChild(toast);
-    window.setTimeout(function () { toast.classList.add("toast-leaving"); }, 4000);
-    window.setTimeout(function () { toast.remove(); }, 4600);
+    var stay = level === "error" ? 9000 : 4000;
+    window.setTimeout(function () { toast.classList.add("toast-leaving"); }, stay);
+    window.setTimeout(function () { toast.remove(); }, stay + 600);
   }
 
   // Errors re-rendered inside a dialog: move focus to the first field in error.
@@ -88,7 +93,33 @@
   document.body.addEventListener("closeDialog", closeDialogs);
   document.body.addEventListener("toast", function (event) {
     var detail = event.detail || {};
-    showToast(typeof detail === "string" ? detail : detail.value || detail.message);
+    if (typeof detail === "string") return showToast(detail);
+    showToast(detail.text || detail.value || detail.message, detail.level);
+  });
+
+  // A link with role="button" (it opens a dialog) answers Space as a button does.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key !== " " || !target.matches || !target.matches("a[role='button']")) return;
+    event.preventDefault();
+    target.click();
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      showToast("Copied " + button.getAttribute("data-copy"), "info");
+    });
+  });
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[data-submit-label]") || !box.form) return;
+    var submit = box.form.querySelector("button[type='submit']");
+    if (!submit) return;
+    if (!submit.dataset.defaultLabel) submit.dataset.defaultLabel = submit.textContent;
+    submit.textContent = box.checked ? box.getAttribute("data-submit-label") : submit.dataset.defaultLabel;
   });
   // paymentChanged is handled by the payment page itself (hx-trigger="paymentChanged from:body");
   // here it only tells tests and assistive tech that something changed.

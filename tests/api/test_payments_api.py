@@ -27,6 +27,9 @@ PAYMENT_FIELDS = {
     "isChargebacked",
     "chargebackRecordedAt",
     "displayStatus",
+    "processor",
+    "paymentMethod",
+    "statusReason",
     "customer",
     "metadata",
     "transactions",
@@ -527,3 +530,21 @@ def test_a_pending_refund_succeeds_after_commit(api, payment, django_capture_on_
     body = api.get(f"/payments/{payment.id}").json()
     assert body["transactions"][-1]["status"] == "succeeded"
     assert body["amountReversalPending"] == 0 and body["amountReversed"] == 500
+
+
+def test_a_payment_says_what_paid_it_and_through_whom(api):
+    """SPEC 3: processor, paymentMethod as the gateway reports it, statusReason."""
+    paid = api.post("/payments", {"amount": 1200, "currency": "USD"}).json()
+    assert paid["processor"]["name"] == "sandbox"
+    assert paid["processor"]["reference"].startswith("sbx_pi_")
+    card = paid["paymentMethod"]
+    assert card["type"] == "card" and card["brand"] in {"visa", "mastercard", "amex"}
+    assert len(card["last4"]) == 4 and 1 <= card["expMonth"] <= 12
+    assert paid["statusReason"] is None
+
+    declined = api.post("/payments", {"amount": 666, "currency": "USD"}).json()
+    assert declined["status"] == "failed"
+    assert declined["statusReason"] == {
+        "code": "card_declined",
+        "message": "The card issuer declined the payment",
+    }

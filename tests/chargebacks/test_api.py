@@ -197,3 +197,29 @@ def test_the_service_answer_matches_the_api_answer(api, payment, merchant):
     answered = services.record_chargeback(merchant=merchant, payment_id=payment.id, actor=SYSTEM)
     assert answered.is_chargebacked
     assert api.get(f"/payments/{payment.id}").json()["isChargebacked"] is True
+
+
+@pytest.mark.parametrize("state", ["authorized", "voided", "failed"])
+def test_a_payment_that_never_moved_money_answers_invalid_request(api, merchant, customer, state):
+    payment = PaymentFactory(
+        merchant=merchant,
+        customer=customer,
+        amount=666 if state == "failed" else 900,
+        capture=False,
+    )
+    if state == "voided":
+        api.post(f"/payments/{payment.id}/reverse", {})
+    response = api.post(path(payment.id), {"blacklistCustomer": True})
+    error = assert_error(response, 400, "invalid_request")
+    assert "no money moved" in error["message"]
+    assert not Chargeback.objects.exists() and not BlacklistEntry.objects.exists()
+    assert not Payment.objects.get(id=payment.id).is_chargebacked
+
+
+def test_the_blacklist_entry_keeps_the_reason_given(api, payment, customer):
+    response = api.post(
+        path(payment.id), {"blacklistCustomer": True, "blacklistReason": "Stolen card ring"}
+    )
+    assert response.status_code == 200, response.content
+    entry = BlacklistEntry.objects.get()
+    assert entry.reason == "Stolen card ring" and entry.chargeback.payment_id == payment.id

@@ -71,8 +71,6 @@ def test_recording_marks_the_payment_and_adds_a_chargeback_transaction(payment, 
 
 
 def test_the_chargeback_amount_is_the_captured_amount(merchant, customer):
-    authorized = PaymentFactory(merchant=merchant, customer=customer, amount=900, capture=False)
-    assert record(authorized).transactions.get(type="chargeback").amount == 900
     partly = PaymentFactory(merchant=merchant, customer=customer, amount=1000, capture=False)
     payment_services.capture_payment(
         merchant=merchant, payment_id=partly.id, actor=SYSTEM, amount=400
@@ -249,13 +247,28 @@ def test_a_failure_halfway_leaves_nothing_recorded(payment, customer, monkeypatc
     assert not customer.restrict_mit
 
 
-def test_a_chargebacked_payment_can_still_be_captured_and_refunded(merchant, customer):
-    authorized = PaymentFactory(merchant=merchant, customer=customer, amount=2000, capture=False)
-    record(authorized)
-    captured = payment_services.capture_payment(
-        merchant=merchant, payment_id=authorized.id, actor=SYSTEM
+@pytest.mark.parametrize("state", ["authorized", "voided", "failed"])
+def test_a_payment_that_never_moved_money_cannot_be_chargebacked(merchant, customer, state):
+    """SPEC 6: the bank can only take back money that moved; nothing is recorded."""
+    payment = PaymentFactory(
+        merchant=merchant,
+        customer=customer,
+        amount=666 if state == "failed" else 2000,
+        capture=False,
     )
-    assert captured.is_captured and captured.is_chargebacked
+    if state == "voided":
+        payment_services.reverse_payment(merchant=merchant, payment_id=payment.id, actor=SYSTEM)
+    before = snapshot(payment, customer)
+    with pytest.raises(InvalidRequest, match="no money moved") as refused:
+        record(payment, blacklist_customer=True)
+    assert refused.value.status == 400 and refused.value.type == "invalid_request"
+    assert snapshot(payment, customer) == before
+    assert not Chargeback.objects.exists()
+
+
+def test_a_chargebacked_payment_can_still_be_refunded(merchant, customer):
+    authorized = PaymentFactory(merchant=merchant, customer=customer, amount=2000)
+    record(authorized)
     refund = payment_services.reverse_payment(
         merchant=merchant, payment_id=authorized.id, actor=SYSTEM, amount=500
     )

@@ -46,12 +46,14 @@ def test_record_with_blacklist_and_restrictions(agent_client, agent, payment, cu
         agent_client,
         payment,
         blacklist_customer="on",
+        blacklist_reason="Card testing from this address",
+        confirm_blacklist="on",
         restrict_mit="on",
         restrict_reason="Chargeback",
     )
     assert response.status_code == 204
     events = json.loads(response["HX-Trigger"])
-    assert events["toast"] == "Chargeback recorded"
+    assert events["toast"] == {"text": "Chargeback recorded", "level": "success"}
     assert events["closeDialog"] is True
     assert events["paymentChanged"] == {"id": payment.id}
 
@@ -63,6 +65,7 @@ def test_record_with_blacklist_and_restrictions(agent_client, agent, payment, cu
     assert is_email_blacklisted(customer.email)
     entry = BlacklistEntry.objects.get(email=customer.email)
     assert entry.added_by == agent
+    assert entry.reason == "Card testing from this address"  # the agent's words
     chargeback = Transaction.objects.get(payment=payment, type="chargeback")
     assert chargeback.created_by == agent
 
@@ -132,3 +135,27 @@ def test_failed_payment_is_refused_inside_the_dialog(agent_client, merchant):
     response = post(agent_client, failed)
     assert response.status_code == 200
     assert "cannot be chargebacked" in response.content.decode()
+
+
+def test_blacklisting_is_asked_twice_with_a_reason_because_it_is_platform_wide(
+    agent_client, payment, customer
+):
+    html = agent_client.get(url(payment), headers=HTMX).content.decode()
+    assert "Blacklisting is platform-wide" in html
+    response = post(agent_client, payment, blacklist_customer="on")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Say why this email is blacklisted." in html
+    assert "Confirm that this email is refused at every merchant." in html
+    payment.refresh_from_db()
+    assert not payment.is_chargebacked and not is_email_blacklisted(customer.email)
+
+
+def test_no_chargeback_button_or_dialog_on_a_payment_that_never_moved_money(agent_client, merchant):
+    authorized = PaymentFactory(merchant=merchant, amount=3000, capture=False)
+    html = agent_client.get(reverse("payments:detail", args=[authorized.id])).content.decode()
+    assert 'id="chargeback-button"' not in html
+    response = post(agent_client, authorized)
+    assert "it was never captured, no money moved" in response.content.decode()
+    authorized.refresh_from_db()
+    assert not authorized.is_chargebacked

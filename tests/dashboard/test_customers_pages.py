@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.actors import SYSTEM
+from customers import services
 from customers.services import add_to_blacklist
 from subscriptions.models import Subscription
 from tests.dashboard.conftest import HTMX
@@ -102,10 +103,37 @@ def test_merchant_admin_changes_restrictions_without_javascript(merchant_admin_c
     assert customer.restrict_reason == "Chargeback"
     assert "Restrictions saved" in merchant_admin_client.get(detail(customer)).content.decode()
 
-    # Unticking lifts it: the form is the whole state.
-    merchant_admin_client.post(restrictions(customer), {"restrict_reason": ""})
+    # Unticking lifts it. The form sends the values it was opened with (hidden
+    # initial-* fields), so what the person unticked is what changes.
+    page = merchant_admin_client.get(detail(customer)).content.decode()
+    assert 'name="initial-restrict_mit" value="True"' in page
+    merchant_admin_client.post(
+        restrictions(customer),
+        {"initial-restrict_mit": "True", "initial-restrict_reason": "Chargeback"},
+    )
     customer.refresh_from_db()
-    assert not customer.restrict_mit
+    assert not customer.restrict_mit and customer.restrict_reason == ""
+
+
+def test_a_form_left_open_never_lifts_a_restriction_set_meanwhile(
+    merchant_admin_client, customer, merchant
+):
+    """A lost update found by a hostile run: the admin opened the form, a chargeback then
+    restricted the customer, and saving the stale form (only the reason typed) must
+    change only the reason."""
+    page = merchant_admin_client.get(detail(customer)).content.decode()
+    assert 'name="initial-restrict_mit" value="False"' in page
+    services.update_restrictions(
+        merchant=merchant, customer_id=customer.id, actor=SYSTEM, restrict_mit=True
+    )
+    merchant_admin_client.post(
+        restrictions(customer),
+        {"initial-restrict_mit": "False", "initial-restrict_cit": "False",
+         "initial-restrict_reason": "", "restrict_reason": "Asked by phone"},
+    )  # fmt: skip
+    customer.refresh_from_db()
+    assert customer.restrict_mit is True
+    assert customer.restrict_reason == "Asked by phone"
 
 
 def test_merchant_admin_changes_restrictions_with_htmx(merchant_admin_client, customer):

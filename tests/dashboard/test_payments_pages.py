@@ -152,12 +152,13 @@ def test_payment_page_shows_amounts_customer_and_timeline(agent_client, agent, p
     )
     html = agent_client.get(detail_url(payment)).content.decode()
     amounts = re.search(r'<dl class="amounts".*?</dl>', html, re.S).group(0)
+    # Pending is shown beside what succeeded, never added to it (SPEC 8.1).
     for label, value in [
         ("Authorized", "$25.00"),
         ("Captured", "$25.00"),
-        ("Reversed", "$5.00"),
+        ("Refunded", "$0.00"),
         ("Pending at the gateway", "$5.00"),
-        ("Still reversible", "$20.00"),
+        ("Refundable", "$20.00"),
     ]:
         assert re.search(rf"<dt>{label}</dt><dd[^>]*>{re.escape(value)}</dd>", amounts), label
     timeline = re.search(r'<ol class="timeline".*?</ol>', html, re.S).group(0)
@@ -170,7 +171,8 @@ def test_payment_page_shows_amounts_customer_and_timeline(agent_client, agent, p
     assert "by system" in timeline
     assert "jane@example.test" in html
     assert "No restrictions" in html
-    assert "Partially refunded" in html
+    # The refund is still pending at the gateway: the badge says so, not "refunded".
+    assert "Refund pending" in html and "Partially refunded" not in html
 
 
 def test_payment_page_polls_only_while_something_is_pending(agent_client, payment):
@@ -212,8 +214,9 @@ def test_customer_badges_show_restrictions_and_blacklist(agent_client, payment, 
 def test_refund_button_reads_void_when_not_captured(agent_client, merchant):
     uncaptured = PaymentFactory(merchant=merchant, capture=False)
     html = agent_client.get(detail_url(uncaptured)).content.decode()
-    button = re.search(r'<a class="button button-primary" id="refund-button"[^>]*>(\w+)</a>', html)
+    button = re.search(r'<a class="button[^"]*" id="refund-button"[^>]*>(\w+)</a>', html, re.S)
     assert button.group(1) == "Void"
+    assert 'role="button" aria-haspopup="dialog"' in button.group(0)
     assert f'hx-get="/payments/{uncaptured.id}/refund/"' in html
     assert f'href="/payments/{uncaptured.id}/refund/"' in html  # works without JS
 
@@ -233,7 +236,10 @@ def test_refund_button_is_disabled_with_the_reason_when_nothing_is_reversible(
 def test_failed_payment_cannot_be_refunded_or_charged_back(agent_client, merchant):
     failed = PaymentFactory(merchant=merchant, amount=666)
     html = agent_client.get(detail_url(failed)).content.decode()
-    assert "the payment failed" in html
+    assert "The card issuer declined the payment" in html
+    assert "Nothing was authorized" in html and "Authorized" not in html
+    # No Void or Refund at all (not even disabled), and no chargeback (SPEC 8.1).
+    assert 'id="refund-button"' not in html and ">Void<" not in html
     assert 'id="chargeback-button"' not in html
 
 

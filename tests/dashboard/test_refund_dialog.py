@@ -72,7 +72,10 @@ def test_htmx_refund_answers_events_and_refunds(agent_client, agent, payment):
     events = json.loads(response["HX-Trigger"])
     assert events["closeDialog"] is True
     assert events["paymentChanged"] == {"id": payment.id}
-    assert events["toast"] == "Refund of $5.00 recorded"
+    assert events["toast"] == {
+        "text": "Refund of $5.00 sent; waiting for the gateway",
+        "level": "info",
+    }
     payment.refresh_from_db()
     assert payment.amount_reversed == 500
     [refund] = reversals(payment)
@@ -91,7 +94,7 @@ def test_without_javascript_get_is_a_page_and_post_redirects_with_a_message(agen
     assert response.status_code == 302
     assert response.url == reverse("payments:detail", args=[payment.id])
     follow = agent_client.get(response.url).content.decode()
-    assert "Refund of $7.50 recorded" in follow
+    assert "Refund of $7.50 sent; waiting for the gateway" in follow
     payment.refresh_from_db()
     assert payment.amount_reversed == 750
 
@@ -126,13 +129,17 @@ def test_a_zero_decimal_currency_refuses_decimals(agent_client, merchant):
     response = post(agent_client, yen, amount="500.5")
     assert "JPY has no decimal places" in response.content.decode()
     response = post(agent_client, yen, amount="5000")
-    assert json.loads(response["HX-Trigger"])["toast"] == "Refund of ¥5,000 recorded"
+    assert json.loads(response["HX-Trigger"])["toast"]["text"] == (
+        "Refund of ¥5,000 sent; waiting for the gateway"
+    )
 
 
 def test_a_three_decimal_currency_converts_exactly(agent_client, merchant):
     kwd = PaymentFactory(merchant=merchant, amount=12345, currency="KWD")
     response = post(agent_client, kwd, amount="1.5")
-    assert json.loads(response["HX-Trigger"])["toast"] == "Refund of KWD 1.500 recorded"
+    assert json.loads(response["HX-Trigger"])["toast"]["text"] == (
+        "Refund of KWD 1.500 sent; waiting for the gateway"
+    )
     kwd.refresh_from_db()
     assert kwd.amount_reversed == 1500
 
@@ -164,7 +171,9 @@ def test_double_submit_with_the_same_token_reverses_once(agent_client, payment):
     second = post(agent_client, payment, token=token, amount="5.00")
     third = post(agent_client, payment, token=token, amount="5.00", htmx=False)
     assert first.status_code == second.status_code == 204
-    assert json.loads(second["HX-Trigger"])["toast"] == "Refund of $5.00 recorded"
+    assert json.loads(second["HX-Trigger"])["toast"]["text"] == (
+        "Refund of $5.00 sent; waiting for the gateway"
+    )
     assert third.status_code == 302
     assert len(reversals(payment)) == 1
     payment.refresh_from_db()
@@ -204,7 +213,9 @@ def test_void_of_an_uncaptured_payment_has_no_amount_field(agent_client, merchan
     assert "releases the whole authorization of <strong>$25.00</strong>" in html
 
     response = post(agent_client, uncaptured)
-    assert json.loads(response["HX-Trigger"])["toast"] == "Void of $25.00 recorded"
+    assert json.loads(response["HX-Trigger"])["toast"]["text"] == (
+        "Void of $25.00 sent; waiting for the gateway"
+    )
     uncaptured.refresh_from_db()
     assert uncaptured.is_voided
     assert reversals(uncaptured)[0].type == "void"

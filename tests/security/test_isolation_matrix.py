@@ -127,6 +127,13 @@ EXPECTED: dict[str, Page | Api] = {
         data=lambda w: {"token": _token(), "amount": "25.00", "reason": "requested_by_customer"},
         acts=True,
     ),
+    "payments:reverse_summary": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    "payments:capture": Page(
+        get=(200, 200, 403),
+        post=(302, 302, 403),
+        data=lambda w: {"token": _token(), "amount": "40.00"},
+        acts=True,
+    ),
     "payments:overview": Page(get=(200, 200, 403), post=(200, 200, 403)),
     # --- dashboard: audit ---
     "audit:activity": Page(get=(403, 200, 403), post=(403, 405, 403)),
@@ -137,6 +144,8 @@ EXPECTED: dict[str, Page | Api] = {
         data=lambda w: {
             "token": _token(),
             "blacklist_customer": "on",
+            "blacklist_reason": "fraud ring",
+            "confirm_blacklist": "on",
             "restrict_mit": "on",
             "restrict_reason": "chargeback",
         },
@@ -193,7 +202,7 @@ EXPECTED: dict[str, Page | Api] = {
     "api:create_customer": Api(200, data=lambda w: {"email": "new@example.test"}, acts=True),
     "api:list_customers": Api(200),
     "api:get_customer": Api(200),
-    "api:update_restrictions": Api(200, data=lambda w: {"restrictCit": True}, acts=True),
+    "api:update_customer_restrictions": Api(200, data=lambda w: {"restrictCit": True}, acts=True),
     "api:create_subscription": Api(
         200,
         data=lambda w: {
@@ -215,7 +224,7 @@ EXPECTED: dict[str, Page | Api] = {
 }
 
 # For these operations the own-merchant object is the not-yet-captured payment.
-USE_AUTHORIZED_PAYMENT = {"api:capture_payment"}
+USE_AUTHORIZED_PAYMENT = {"api:capture_payment", "payments:capture"}
 
 
 # --- discovery ---------------------------------------------------------------------------------

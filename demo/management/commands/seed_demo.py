@@ -130,6 +130,10 @@ class Command(BaseCommand):
             return 0
         rng = random.Random(f"demo-{existing}")
         customers = self._customers(merchant, rng)
+        # The shop's checkout takes payments with its API key; the agent refunds them.
+        checkout = Actor(
+            api_key=ApiKey.objects.for_merchant(merchant).filter(revoked_at__isnull=True).first()
+        )
         actor = Actor(user=agent)
         now = timezone.now()
         for n in range(existing, wanted):
@@ -142,7 +146,7 @@ class Command(BaseCommand):
                 merchant=merchant,
                 amount=amount,
                 currency=currency,
-                actor=actor,
+                actor=checkout,
                 customer_id=rng.choice(customers).id,
                 capture=plan != "authorized" and plan != "voided",
                 order_id=f"ORD-{10000 + n}",
