@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config.logging import build_logging, wants_json
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -41,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id (and the access log line), then the latency histogram.
+    "config.logging.RequestIdMiddleware",
     # Under /api/ every answer is JSON, also Django's own 404/500 pages.
     "config.api_errors.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -144,6 +148,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# The worker logs through LOGGING below (JSON lines, request ids), not its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "resend-stale-reversals": {
         "task": "payments.tasks.resend_stale_reversals",
@@ -190,11 +196,9 @@ SECURE_CSP = {
 AUDIT_TRUST_X_FORWARDED_FOR = env.int("AUDIT_TRUST_X_FORWARDED_FOR", default=0)
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Operations ----------------------------------------------------------------
+# One JSON object per line (LOG_FORMAT=json, the default with DEBUG off) or console lines.
+LOGGING = build_logging(
+    json=wants_json(env.str("LOG_FORMAT", default=""), debug=DEBUG),
+    level=env.str("LOG_LEVEL", default="INFO"),
+)
