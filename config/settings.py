@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: the request id (and the access log line), then the latency histogram.
     "config.logging.RequestIdMiddleware",
+    "config.metrics.MetricsMiddleware",
     # Under /api/ every answer is JSON, also Django's own 404/500 pages.
     "config.api_errors.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -179,6 +180,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
     SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and Prometheus probe these over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 from django.utils.csp import CSP  # noqa: E402
 
@@ -197,6 +200,10 @@ AUDIT_TRUST_X_FORWARDED_FOR = env.int("AUDIT_TRUST_X_FORWARDED_FOR", default=0)
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- Operations ----------------------------------------------------------------
+# /metrics answers these networks (CIDRs), or a request with `Bearer <METRICS_TOKEN>`.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # One JSON object per line (LOG_FORMAT=json, the default with DEBUG off) or console lines.
 LOGGING = build_logging(
     json=wants_json(env.str("LOG_FORMAT", default=""), debug=DEBUG),
