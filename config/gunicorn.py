@@ -18,7 +18,8 @@ env = environ.Env()
 
 bind = env.str("BIND", default=f"0.0.0.0:{env.int('PORT', default=8000)}")
 workers = env.int("WEB_CONCURRENCY", default=2)
-# Sync workers: every request holds one worker; gateway calls happen in Celery.
+# Sync workers: a request holds its worker (creating a payment waits for the gateway's
+# authorization, at most 5 + 20 s with Stripe), so the timeout stays above that.
 worker_class = "sync"
 timeout = env.int("GUNICORN_TIMEOUT", default=30)  # a stuck worker is killed and replaced
 graceful_timeout = 30  # on SIGTERM, finish the requests in flight first
@@ -29,7 +30,8 @@ max_requests_jitter = 100
 # Heartbeat files in memory, not on a disk that may stall (Docker's /tmp is overlayfs).
 _shm = Path("/dev/shm")  # noqa: S108 (gunicorn's own advice; files are mkstemp'd)
 worker_tmp_dir = str(_shm) if _shm.is_dir() else None
-forwarded_allow_ips = env.str("FORWARDED_ALLOW_IPS", default="127.0.0.1,::1")
+# gunicorn 27's admin socket lives at one path per user: two servers on a host collide.
+control_socket_disable = True
 
 # No access log from gunicorn: Django logs one JSON line per request, with its request
 # id (config.logging.RequestIdMiddleware). gunicorn's own lines use the same format.
