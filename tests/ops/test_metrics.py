@@ -114,3 +114,13 @@ def test_an_unreachable_part_leaves_out_its_figure_only(client, closed_port):
         text = scrape(client)
     assert "backoffice_celery_queue_depth{" not in text
     assert "backoffice_reversals" in text and "backoffice_webhook_backlog" in text
+
+
+def test_pending_reversals_are_counted_at_every_scrape(client, merchant):
+    payment = PaymentFactory(merchant=merchant, amount=2500)
+    assert 'status="pending"' not in scrape(client)
+    Transaction.objects.create(
+        merchant=merchant, payment=payment, type="refund", amount=500, status="pending"
+    )
+    # The settled counts may come from the cache; the pending ones never do.
+    assert 'backoffice_reversals{status="pending",type="refund"} 1.0' in scrape(client)
