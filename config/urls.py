@@ -1,9 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import health
 from .api import api
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("merchants.urls")),

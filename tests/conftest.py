@@ -17,6 +17,9 @@ def pytest_sessionstart(session):
 
     if IN_CI and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         pytest.exit("CI=true: the tests must run against PostgreSQL (set DATABASE_URL)", 3)
+    # The test client and the live server speak plain HTTP: no redirect to HTTPS here.
+    # Production keeps the default (on with DEBUG off); tests/ops checks that default.
+    settings.SECURE_SSL_REDIRECT = False
 
 
 def skip_unless_ci(reason: str) -> None:

@@ -114,6 +114,11 @@ def _token() -> str:
 
 
 EXPECTED: dict[str, Page | Api] = {
+    # --- operations: probes and metrics (no session; /metrics by network or token,
+    # and the test client comes from 127.0.0.1, an allowed network) ---
+    "healthz": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
+    "readyz": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
+    "metrics": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
     # --- dashboard: merchants ---
     "home": Page(get=(302, 302, 302), post=(302, 302, 302)),
     "login": Page(get=(302, 302, 302), post=(302, 302, 302), public=(200, 200)),

@@ -9,14 +9,17 @@ that is kept in clear.
 
 import datetime
 import io
+import json
 import logging
 from decimal import Decimal
 
 import pytest
+import structlog
 from django.core.management import call_command
 from django.db import connection
 
 from audit.services import card_numbers_in, raw_api_keys_in, record, redact
+from config.logging import build_logging
 from customers.models import Customer
 from merchants.models import ApiKey, hash_api_key
 
@@ -90,6 +93,41 @@ def test_seed_demo_stores_and_logs_no_card_number_and_no_secret(caplog):
     findings = secrets_in("logs", logged)
     assert not findings, "\n".join(str(f) for f in findings)
     assert secrets_shown[0] not in logged
+
+
+def test_the_production_json_log_lines_carry_no_card_number_and_no_secret():
+    """What the production handler writes (LOG_FORMAT=json), SQL statements included,
+    while the demo is seeded and while code logs secrets by mistake."""
+    formatter_config = dict(build_logging(json=True)["formatters"]["structlog"])
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter_config.pop("()")(**formatter_config))
+    root, sql = logging.getLogger(), logging.getLogger("django.db.backends")
+    levels = root.level, sql.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    sql.setLevel(logging.DEBUG)
+    connection.force_debug_cursor = True
+    try:
+        call_command("seed_demo", "--payments", "10", stdout=io.StringIO())
+        secret = "sk_test_" + "S" * 32
+        logging.getLogger("payments").warning("retrying card 4111 1111 1111 1111 key %s", secret)
+        structlog.get_logger("payments").info(
+            "sent", api_key=secret, body={"card": "5555555555554444"}
+        )
+    finally:
+        connection.force_debug_cursor = False
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        sql.setLevel(levels[1])
+
+    lines = stream.getvalue().splitlines()
+    records = [json.loads(line) for line in lines]  # one JSON object per line
+    assert any(r["logger"] == "django.db.backends" for r in records), "no SQL line captured"
+    assert "agent@demo.test" in stream.getvalue(), "the SQL parameters were not captured"
+    findings = secrets_in("JSON logs", stream.getvalue())
+    assert not findings, "\n".join(str(f) for f in findings)
+    assert records[-2]["event"] == "retrying card [card …1111] key sk_test_SSSS…"
 
 
 def test_the_audit_trail_redacts_secrets_it_is_given(merchant):

@@ -1,0 +1,202 @@
+"""Prometheus figures (SPEC 14).
+
+Two kinds:
+
+- Measured in code, as requests and gateway calls happen: `REQUEST_LATENCY` (by
+  `MetricsMiddleware`) and the gateway call histogram and error counter (by
+  `observe_gateway_call()`). Under gunicorn every worker is a process of its own, so
+  these use prometheus_client's multiprocess mode: with PROMETHEUS_MULTIPROC_DIR set
+  (config/gunicorn.py sets it) each process writes its samples to files there and a
+  scrape adds them up, whichever worker answers it.
+- Read from the shared state at scrape time by `StateCollector`: reversals by type
+  and status, the age of the oldest pending reversal, the Celery queue depth and the
+  webhook backlog. PostgreSQL and Redis are the truth for every process (web and
+  Celery workers, on any host), so nothing has to be counted in process memory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import structlog
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Min
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+logger = structlog.get_logger(__name__)
+
+NAMESPACE = "backoffice"
+CELERY_QUEUE = "celery"  # the default queue's Redis list
+# The count of settled (succeeded, failed) reversals is shared through the cache.
+SETTLED_REVERSALS_CACHE_KEY = "metrics:settled-reversals"
+SETTLED_REVERSALS_CACHE_SECONDS = 300
+
+REQUEST_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request, by route (URL name), method and status class.",
+    ["route", "method", "status"],
+    namespace=NAMESPACE,
+    registry=None,
+)
+GATEWAY_LATENCY = Histogram(
+    "gateway_call_duration_seconds",
+    "Time of a payment gateway call, by operation and outcome.",
+    ["operation", "outcome"],
+    namespace=NAMESPACE,
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=None,
+)
+GATEWAY_ERRORS = Counter(
+    "gateway_call_errors",
+    "Payment gateway calls that did not succeed, by operation and outcome.",
+    ["operation", "outcome"],
+    namespace=NAMESPACE,
+    registry=None,
+)
+SUCCESS_OUTCOMES = {"ok", "succeeded", "success"}
+
+
+def observe_gateway_call(operation: str, outcome: str, seconds: float) -> None:
+    """Record one gateway call: operation ("authorize", "capture", "refund", "void"),
+    outcome ("ok", "declined", "timeout", "error"...), and how long it took."""
+    GATEWAY_LATENCY.labels(operation, outcome).observe(seconds)
+    if outcome not in SUCCESS_OUTCOMES:
+        GATEWAY_ERRORS.labels(operation, outcome).inc()
+
+
+class MetricsMiddleware:
+    """Times every request. The route label is the resolved URL name (bounded), never
+    the raw path; a request that resolved to nothing is "<unresolved>"."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = (match.view_name or match.route) if match else "<unresolved>"
+        status = f"{response.status_code // 100}xx"
+        REQUEST_LATENCY.labels(route, request.method, status).observe(time.perf_counter() - started)
+        return response
+
+
+# --- read at scrape time ---------------------------------------------------------------
+
+
+def _reversal_counts() -> list[tuple[str, str, int]]:
+    """(type, status, rows) of refunds and voids. The pending ones are counted at every
+    scrape from the partial index on pending rows (a few rows). The settled ones need a
+    scan of the table (about 0.5 s per 2 million transactions on the 2-core machine),
+    so that count is shared through the cache by every process for a few minutes."""
+    from payments.models import Transaction
+
+    reversals = Transaction.objects.reversals().order_by().values_list("type", "status")
+    pending = Transaction.Status.PENDING
+    settled = cache.get(SETTLED_REVERSALS_CACHE_KEY)
+    if settled is None:
+        settled = list(reversals.exclude(status=pending).annotate(rows=Count("id")))
+        cache.set(SETTLED_REVERSALS_CACHE_KEY, settled, SETTLED_REVERSALS_CACHE_SECONDS)
+    return [*settled, *reversals.filter(status=pending).annotate(rows=Count("id"))]
+
+
+def _oldest_pending_reversal_age() -> float:
+    """Seconds since the oldest pending refund or void was created (0 if none): the
+    partial index on created_at WHERE status='pending' answers it from a few rows."""
+    from payments.models import Transaction
+
+    oldest = (
+        Transaction.objects.reversals()
+        .filter(status=Transaction.Status.PENDING)
+        .aggregate(oldest=Min("created_at"))["oldest"]
+    )
+    return max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
+def redis_broker_url() -> str | None:
+    """The Celery broker's URL when it is Redis, else None (in-process or another kind)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    url = settings.CELERY_BROKER_URL
+    return url if urlsplit(url).scheme in ("redis", "rediss") else None
+
+
+def _queue_depth(url: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return int(client.llen(CELERY_QUEUE))
+    finally:
+        client.close()
+
+
+class StateCollector(Collector):
+    """Gauges read from PostgreSQL and Redis when /metrics is scraped. A part that
+    cannot be read is left out of the answer (and logged), the rest still answers."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._safely("reversals", self._reversals)
+        yield from self._safely("oldest pending reversal", self._oldest_pending)
+        yield from self._safely("queue depth", self._queue)
+        yield GaugeMetricFamily(
+            f"{NAMESPACE}_webhook_backlog",
+            "Webhook deliveries waiting to be sent (no webhooks yet: always 0).",
+            value=0,
+        )
+
+    def _safely(self, part: str, read: Callable[[], Iterator[GaugeMetricFamily]]):
+        try:
+            yield from list(read())
+        except Exception:
+            logger.warning("metrics_part_unavailable", part=part, exc_info=True)
+
+    def _reversals(self):
+        family = GaugeMetricFamily(
+            f"{NAMESPACE}_reversals",
+            "Refunds and voids in the ledger, by type and status.",
+            labels=["type", "status"],
+        )
+        for type_, status, rows in _reversal_counts():
+            family.add_metric([type_, status], rows)
+        yield family
+
+    def _oldest_pending(self):
+        yield GaugeMetricFamily(
+            f"{NAMESPACE}_oldest_pending_reversal_age_seconds",
+            "Age of the oldest refund or void still pending at the gateway (0: none).",
+            value=_oldest_pending_reversal_age(),
+        )
+
+    def _queue(self):
+        url = redis_broker_url()
+        if url is None:
+            return  # tasks run in-process: there is no queue
+        family = GaugeMetricFamily(
+            f"{NAMESPACE}_celery_queue_depth",
+            "Messages waiting in the Celery queue.",
+            labels=["queue"],
+        )
+        family.add_metric([CELERY_QUEUE], _queue_depth(url))
+        yield family
+
+
+def render() -> bytes:
+    """The exposition text for one scrape."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        for metric in (REQUEST_LATENCY, GATEWAY_LATENCY, GATEWAY_ERRORS):
+            registry.register(metric)
+    registry.register(StateCollector())
+    return generate_latest(registry)
