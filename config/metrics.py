@@ -24,13 +24,15 @@ from urllib.parse import urlsplit
 import structlog
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from payments import selectors as payment_selectors
+from payments.gateways.metrics import GATEWAY_ERRORS, GATEWAY_LATENCY
 
 logger = structlog.get_logger(__name__)
 
@@ -47,30 +49,6 @@ REQUEST_LATENCY = Histogram(
     namespace=NAMESPACE,
     registry=None,
 )
-GATEWAY_LATENCY = Histogram(
-    "gateway_call_duration_seconds",
-    "Time of a payment gateway call, by operation and outcome.",
-    ["operation", "outcome"],
-    namespace=NAMESPACE,
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    registry=None,
-)
-GATEWAY_ERRORS = Counter(
-    "gateway_call_errors",
-    "Payment gateway calls that did not succeed, by operation and outcome.",
-    ["operation", "outcome"],
-    namespace=NAMESPACE,
-    registry=None,
-)
-SUCCESS_OUTCOMES = {"ok", "succeeded", "success"}
-
-
-def observe_gateway_call(operation: str, outcome: str, seconds: float) -> None:
-    """Record one gateway call: operation ("authorize", "capture", "refund", "void"),
-    outcome ("ok", "declined", "timeout", "error"...), and how long it took."""
-    GATEWAY_LATENCY.labels(operation, outcome).observe(seconds)
-    if outcome not in SUCCESS_OUTCOMES:
-        GATEWAY_ERRORS.labels(operation, outcome).inc()
 
 
 class MetricsMiddleware:
@@ -98,27 +76,17 @@ def _reversal_counts() -> list[tuple[str, str, int]]:
     scrape from the partial index on pending rows (a few rows). The settled ones need a
     scan of the table (about 0.5 s per 2 million transactions on the 2-core machine),
     so that count is shared through the cache by every process for a few minutes."""
-    from payments.models import Transaction
-
-    reversals = Transaction.objects.reversals().order_by().values_list("type", "status")
-    pending = Transaction.Status.PENDING
     settled = cache.get(SETTLED_REVERSALS_CACHE_KEY)
     if settled is None:
-        settled = list(reversals.exclude(status=pending).annotate(rows=Count("id")))
+        settled = payment_selectors.reversal_counts(pending=False)
         cache.set(SETTLED_REVERSALS_CACHE_KEY, settled, SETTLED_REVERSALS_CACHE_SECONDS)
-    return [*settled, *reversals.filter(status=pending).annotate(rows=Count("id"))]
+    return [*settled, *payment_selectors.reversal_counts(pending=True)]
 
 
 def _oldest_pending_reversal_age() -> float:
     """Seconds since the oldest pending refund or void was created (0 if none): the
     partial index on created_at WHERE status='pending' answers it from a few rows."""
-    from payments.models import Transaction
-
-    oldest = (
-        Transaction.objects.reversals()
-        .filter(status=Transaction.Status.PENDING)
-        .aggregate(oldest=Min("created_at"))["oldest"]
-    )
+    oldest = payment_selectors.oldest_pending_reversal_at()
     return max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else 0.0
 
 

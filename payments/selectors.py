@@ -1,6 +1,6 @@
 """Payment reads. Every read starts from the merchant, so a foreign id is never found."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Min, Prefetch, Q
 
 from core.errors import ValidationFailed, found_or_not_found
 from core.paging import Page, check_limit, keyset_page
@@ -67,3 +67,26 @@ def list_payments(
         starting_after=starting_after,
         missing="payment",
     )
+
+
+# --- for monitoring (config.metrics) --------------------------------------------------------
+
+
+def reversal_counts(*, pending: bool) -> list[tuple[str, str, int]]:
+    """(type, status, rows) of refunds and voids, pending ones or settled ones. The
+    pending ones come from the partial index on pending rows (a few rows); the settled
+    ones need a scan, which the caller shares through the cache."""
+    reversals = Transaction.objects.filter(type__in=Transaction.REVERSAL_TYPES).order_by()
+    reversals = (
+        reversals.filter(status=Transaction.Status.PENDING)
+        if pending
+        else reversals.exclude(status=Transaction.Status.PENDING)
+    )
+    return list(reversals.values_list("type", "status").annotate(rows=Count("id")))
+
+
+def oldest_pending_reversal_at():
+    """When the oldest pending refund or void was made, or None."""
+    return Transaction.objects.filter(
+        type__in=Transaction.REVERSAL_TYPES, status=Transaction.Status.PENDING
+    ).aggregate(oldest=Min("created_at"))["oldest"]

@@ -12,6 +12,7 @@ from .base import (
     GatewayTransientError,
     PaymentGateway,
 )
+from .metrics import MeasuredGateway
 
 __all__ = [
     "CardDetails",
@@ -27,14 +28,15 @@ __all__ = [
 
 @cache
 def _build(name: str) -> PaymentGateway:
+    # Imported here: the stripe SDK is loaded only where that gateway is configured.
     if name == "sandbox":
         from .sandbox import SandboxGateway
 
-        return SandboxGateway.from_settings()
+        return MeasuredGateway(SandboxGateway.from_settings())
     if name == "stripe":
         from .stripe import StripeGateway
 
-        return StripeGateway.from_settings()
+        return MeasuredGateway(StripeGateway.from_settings())
     raise ImproperlyConfigured(f"PAYMENT_GATEWAY must be 'sandbox' or 'stripe', not {name!r}")
 
 

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from config import metrics
-from config.metrics import observe_gateway_call
+from payments.gateways.metrics import observe_gateway_call
 from payments.models import Transaction
 from tests.factories import PaymentFactory
 
@@ -124,3 +124,15 @@ def test_pending_reversals_are_counted_at_every_scrape(client, merchant):
     )
     # The settled counts may come from the cache; the pending ones never do.
     assert 'backoffice_reversals{status="pending",type="refund"} 1.0' in scrape(client)
+
+
+def test_every_real_gateway_call_is_measured(client, merchant):
+    """The gateway get_gateway() hands out times and counts its own calls: a decline is
+    an error of its operation, a success is not."""
+    PaymentFactory(merchant=merchant, amount=2500)
+    PaymentFactory(merchant=merchant, amount=666)  # the sandbox declines it
+    text = scrape(client)
+    assert (
+        'backoffice_gateway_call_duration_seconds_count{operation="authorize",outcome="ok"}' in text
+    )
+    assert 'backoffice_gateway_call_errors_total{operation="authorize",outcome="declined"}' in text
