@@ -51,7 +51,7 @@ def amount_line(page, label):
 
 
 def open_dialog(page, button_name):
-    page.get_by_role("link", name=button_name, exact=True).click()
+    page.get_by_role("button", name=button_name, exact=True).click()
     dialog = page.locator("dialog[open]")
     expect(dialog).to_be_visible()
     return dialog
@@ -100,9 +100,9 @@ def test_agent_filters_then_refunds_part_without_a_page_reload(page, shop):
     dialog.get_by_role("button", name="Refund").click()
 
     expect(page.locator("dialog")).to_have_count(0)
-    expect(page.locator(".toast")).to_contain_text("Refund of $5.00 recorded")
-    expect(amount_line(page, "Reversed")).to_have_text("$5.00")
-    expect(amount_line(page, "Still reversible")).to_have_text("$20.00")
+    expect(page.locator(".toast")).to_contain_text("Refund of $5.00 succeeded")
+    expect(amount_line(page, "Refunded")).to_have_text("$5.00")
+    expect(amount_line(page, "Refundable")).to_have_text("$20.00")
     expect(page.locator("#payment-timeline")).to_contain_text("Refund")
     expect(page.locator("h1")).to_contain_text("Partially refunded")
     assert page.evaluate("window.__marker") == "still here"  # no reload happened
@@ -121,8 +121,8 @@ def test_double_click_on_submit_refunds_once(page, shop):
     dialog = open_dialog(page, "Refund")
     dialog.get_by_label("Amount").fill("3.00")
     dialog.get_by_role("button", name="Refund").dblclick()
-    expect(page.locator(".toast").first).to_contain_text("Refund of $3.00 recorded")
-    expect(amount_line(page, "Reversed")).to_have_text("$3.00")
+    expect(page.locator(".toast").first).to_contain_text("Refund of $3.00 succeeded")
+    expect(amount_line(page, "Refunded")).to_have_text("$3.00")
     page.wait_for_timeout(500)  # give a second request every chance to land
     assert [r.amount for r in reversals(payment)] == [300]
 
@@ -140,7 +140,7 @@ def test_resubmitting_the_same_form_refunds_once(page, shop):
     )
     page.get_by_role("button", name="Refund").click()
     expect(page).to_have_url(re.compile(rf"/payments/{payment.id}/$"))
-    expect(page.locator(".messages")).to_contain_text("Refund of $2.00 recorded")
+    expect(page.locator(".messages")).to_contain_text("Refund of $2.00 succeeded")
 
     resent = page.evaluate(
         """async (url) => {
@@ -166,7 +166,7 @@ def test_void_an_uncaptured_payment(page, shop):
     expect(dialog).to_contain_text("releases the whole authorization of $42.00")
     expect(dialog.get_by_label("Amount")).to_have_count(0)
     dialog.get_by_role("button", name="Void $42.00").click()
-    expect(page.locator(".toast")).to_contain_text("Void of $42.00 recorded")
+    expect(page.locator(".toast")).to_contain_text("Void of $42.00 succeeded")
     expect(page.locator("h1")).to_contain_text("Voided")
     expect(page.locator("#payment-actions button[disabled]")).to_have_text("Void")
     expect(page.locator("#reversal-blocked")).to_contain_text("voided")
@@ -182,6 +182,9 @@ def test_record_a_chargeback_with_blacklist(page, shop):
     dialog = open_dialog(page, "Record chargeback")
     expect(dialog.get_by_label("Blacklist the customer's email")).to_be_focused()
     dialog.get_by_label("Blacklist the customer's email").check()
+    expect(dialog.locator("#blacklist-warning")).to_contain_text("Blacklisting is platform-wide")
+    dialog.get_by_label("Why blacklist this email?").fill("Stolen card, says the bank")
+    dialog.get_by_label("Yes, refuse this email at every merchant on the platform").check()
     dialog.get_by_label("Restrict recurring payments").check()
     dialog.get_by_label("Restriction reason").fill("Chargeback: fraud")
     screenshot(page, "chargeback-dialog")
@@ -194,7 +197,7 @@ def test_record_a_chargeback_with_blacklist(page, shop):
     expect(badges).to_contain_text("Blacklisted")
     expect(badges).to_contain_text("Recurring restricted")
     expect(page.locator("h1")).to_contain_text("Chargeback")
-    expect(page.get_by_role("link", name="Record chargeback")).to_have_count(0)
+    expect(page.get_by_role("button", name="Record chargeback")).to_have_count(0)
     assert page.evaluate("window.__marker") == "same page"
     assert is_email_blacklisted("jane@example.test")
     screenshot(page, "payment-chargebacked")
@@ -219,9 +222,9 @@ def test_a_user_without_the_permission_sees_no_refund_button(page, shop):
     login(page, "viewer@acme.test")
     page.goto(f"/payments/{shop['payment'].id}/")
     expect(page.locator("h1")).to_contain_text("$25.00")
-    expect(page.get_by_role("link", name="Refund")).to_have_count(0)
     expect(page.get_by_role("button", name="Refund")).to_have_count(0)
-    expect(page.get_by_role("link", name="Record chargeback")).to_have_count(0)
+    expect(page.get_by_role("button", name="Refund")).to_have_count(0)
+    expect(page.get_by_role("button", name="Record chargeback")).to_have_count(0)
     response = page.goto(f"/payments/{shop['payment'].id}/refund/")
     assert response.status == 403
 
