@@ -1,3 +1,7 @@
+import contextlib
+import re
+import unicodedata
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -16,13 +20,40 @@ MAX_REASON_LENGTH = 500
 models.CharField.register_lookup(Lower)
 
 
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
 def new_customer_id() -> str:
     return new_id("cus")
 
 
 def normalize_email(email: str) -> str:
-    """Emails are trimmed, and compared case-insensitively."""
-    return (email or "").strip().lower()
+    """The one form in which emails are compared (SPEC 5), so that a blacklisted address
+    cannot pay again under another spelling of itself: trimmed, Unicode-normalised
+    (NFC), a quoted local part unquoted ("jane"@x -> jane@x), the domain in its IDNA
+    ASCII form (x@bücher.de -> x@xn--bcher-kva.de), all lower-case. Plus-addressing
+    stays distinct (jane+shop@ is another mailbox for all we know)."""
+    email = unicodedata.normalize("NFC", (email or "").strip())
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return email.lower()
+    if len(local) >= 2 and local[0] == local[-1] == '"':
+        local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    # A name that is not a valid international one is compared as written.
+    with contextlib.suppress(UnicodeError):
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}".lower()
+
+
+def email_spellings(email: str) -> set[str]:
+    """The lower-case forms under which customers with this email may be stored (as
+    typed, or canonical; with the domain in Unicode or in IDNA ASCII)."""
+    canonical = normalize_email(email)
+    local, _, domain = canonical.rpartition("@")
+    spellings = {(email or "").strip().lower(), canonical}
+    with contextlib.suppress(UnicodeError):
+        spellings.add(f"{local}@{domain.encode('ascii').decode('idna')}")
+    return spellings
 
 
 class Customer(models.Model):

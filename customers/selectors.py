@@ -9,7 +9,7 @@ from core.errors import found_or_not_found
 from core.paging import Page, keyset_page
 from merchants.models import Merchant
 
-from .models import BlacklistEntry, Customer, normalize_email
+from .models import BlacklistEntry, Customer, email_spellings, normalize_email
 
 # --- customers ---------------------------------------------------------------------------
 
@@ -22,7 +22,9 @@ def find_customer(*, merchant: Merchant, customer_id: str) -> Customer | None:
 def find_customer_by_email(*, merchant: Merchant, email: str) -> Customer | None:
     """The merchant's customer with this email, compared as SPEC 5 says."""
     return (
-        Customer.objects.for_merchant(merchant).filter(email__iexact=normalize_email(email)).first()
+        Customer.objects.for_merchant(merchant)
+        .filter(email__lower__in=email_spellings(email))
+        .first()
     )
 
 
@@ -42,9 +44,7 @@ def list_customers(
     customer id exactly or the start of an email address (case-insensitive)."""
     queryset = Customer.objects.for_merchant(merchant)
     if search := (search or "").strip():
-        queryset = queryset.filter(
-            Q(id=search) | Q(email__lower__startswith=normalize_email(search))
-        )
+        queryset = queryset.filter(Q(id=search) | Q(email__lower__startswith=search.lower()))
     return keyset_page(
         queryset,
         anchors=Customer.objects.for_merchant(merchant),
@@ -81,6 +81,6 @@ def list_blacklist(
     )
     if not include_removed:
         queryset = queryset.active()
-    if search := normalize_email(search or ""):
+    if search := (search or "").strip().lower():
         queryset = queryset.filter(email__contains=search)
     return queryset.order_by("-created_at", "-id")

@@ -29,6 +29,7 @@ from .models import (
     MAX_REASON_LENGTH,
     BlacklistEntry,
     Customer,
+    email_spellings,
     normalize_email,
 )
 from .selectors import find_customer_by_email, is_email_blacklisted
@@ -314,7 +315,7 @@ def add_to_blacklist(
                 except IntegrityError:
                     # Added by a concurrent request, which has committed: answer its entry.
                     entry = BlacklistEntry.objects.active().get(email=email)
-            for customer in Customer.objects.filter(email__lower=email):
+            for customer in Customer.objects.filter(email__lower__in=email_spellings(email)):
                 _end_subscriptions_at_period_end(customer)
             trail.succeeded(entry)
     return entry

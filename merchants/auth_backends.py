@@ -12,6 +12,10 @@ process, so a deployment with several processes points CACHES at a shared cache
 
 Both the dashboard login and the admin login authenticate through here. A refused
 attempt looks exactly like a wrong password (no account enumeration).
+
+When the cache does not answer, sign-in goes on without the throttle (the password is
+still checked), logged at ERROR each time, and /readyz names the cache: an outage of a
+counter must not lock every support agent out of refunds.
 """
 
 from __future__ import annotations
@@ -77,14 +81,23 @@ class ThrottledModelBackend(ModelBackend):
         if not email or password is None:
             return None
         ip = _client_ip(request)
-        if is_throttled(email, ip):
+        if _throttle(is_throttled, email, ip, default=False):
             logger.warning("sign-in throttled for a user from %s", ip)
             # PermissionDenied stops django.contrib.auth.authenticate() from trying the
             # other backends, and it answers the form as a failed sign-in.
             raise PermissionDenied("Too many failed sign-in attempts")
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
-            record_failure(email, ip)
+            _throttle(record_failure, email, ip, default=0)
             return None
-        reset_failures(email, ip)
+        _throttle(reset_failures, email, ip, default=None)
         return user
+
+
+def _throttle(step, email: str, ip: str, *, default):
+    """One step of the throttle; when the cache fails, the default and an ERROR log."""
+    try:
+        return step(email, ip)
+    except Exception:
+        logger.error("sign-in throttle unavailable: the cache does not answer", exc_info=True)
+        return default

@@ -377,3 +377,42 @@ def test_list_blacklist_hides_removed_entries_unless_asked():
         "gone@x.test",
     }
     assert [e.email for e in selectors.list_blacklist(search="KEEP")] == ["keep@x.test"]
+
+
+@pytest.mark.parametrize(
+    ("listed", "paying"),
+    [
+        ("x@xn--bcher-kva.de", "x@bücher.de"),
+        ("x@bücher.de", "X@XN--BCHER-KVA.DE"),
+        ("jane@example.com", '"jane"@example.com'),
+        ('"jane"@example.com', "Jane@Example.com"),
+        ("x@bu\u0308cher.de", "x@b\u00fccher.de"),  # a decomposed ü and a composed one
+    ],
+)
+def test_a_blacklisted_address_cannot_pay_under_another_spelling(merchant, listed, paying):
+    """Found by a hostile run: IDNA domains, a quoted local part and Unicode forms are one
+    address; only the blacklist's one comparison form decides."""
+    services.add_to_blacklist(email=listed, reason="fraud", actor=SYSTEM)
+    assert services.is_email_blacklisted(paying)
+    with pytest.raises(services.CustomerRestricted):
+        services.check_payment_allowed(email=paying, customer=None, initiator="CIT")
+
+
+def test_plus_addressing_stays_a_distinct_address(merchant):
+    services.add_to_blacklist(email="jane@example.com", reason="fraud", actor=SYSTEM)
+    assert not services.is_email_blacklisted("jane+shop@example.com")
+
+
+def test_blacklisting_ends_the_subscriptions_of_every_spelling(merchant):
+    customer = CustomerFactory(merchant=merchant, email="x@bücher.de")
+    subscription = subscription_services.create_subscription(
+        merchant=merchant,
+        customer_id=customer.id,
+        amount=500,
+        currency="EUR",
+        interval="month",
+        actor=SYSTEM,
+    )
+    services.add_to_blacklist(email="x@xn--bcher-kva.de", reason="fraud", actor=SYSTEM)
+    subscription.refresh_from_db()
+    assert subscription.cancel_at_period_end

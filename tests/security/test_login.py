@@ -183,3 +183,26 @@ def test_the_deployment_checklist_catches_the_development_secret_key(monkeypatch
     result = _deploy_check(env)
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_a_cache_outage_never_locks_everyone_out(client, user, settings, caplog):
+    """Found by a hostile run: with CACHE_URL unreachable every sign-in answered 500.
+    Now sign-in goes on without the throttle (the password is still checked), and the
+    outage is logged."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.AUTHENTICATION_BACKENDS = [BACKEND]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+        }
+    }
+    wrong = _sign_in(client, "wrong-password")
+    assert wrong.status_code == 200 and not _signed_in(wrong)
+    assert _signed_in(_sign_in(client, PASSWORD))
+    assert "sign-in throttle unavailable" in caplog.text
