@@ -160,6 +160,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.resend_stale_reversals",
         "schedule": 60.0,
     },
+    "resolve-unanswered-authorizations": {
+        "task": "payments.tasks.resolve_unanswered_authorizations",
+        "schedule": 60.0,
+    },
     "purge-idempotency-records": {
         "task": "merchants.tasks.purge_idempotency_records",
         "schedule": 3600.0,

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
-from .models import Payment, Transaction
+from .models import RELEASED, UNANSWERED, Payment, Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -147,3 +147,76 @@ def stale_pending_transaction_ids(*, older_than: timedelta | None = None) -> lis
         .filter(Q(send_lease_until__isnull=True) | Q(send_lease_until__lt=now))
         .values_list("id", flat=True)[:1000]
     )
+
+
+# --- authorizations whose answer was lost ------------------------------------------------------
+
+MAX_RESOLUTION_ATTEMPTS = 20
+
+
+def unanswered_authorization_ids(*, older_than: timedelta | None = None) -> list[str]:
+    """Failed payments whose authorization got no answer, due for another question to
+    the gateway. A subscription's renewal asks again on its own (same key, per period)."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.REVERSAL_RESEND_AFTER_SECONDS)
+    return list(
+        Payment.objects.filter(
+            status=Payment.Status.FAILED,
+            failure_reason=UNANSWERED,
+            subscription__isnull=True,
+            resolution_attempts__lt=MAX_RESOLUTION_ATTEMPTS,
+            updated_at__lt=timezone.now() - older_than,
+        )
+        .exclude(authorization_key="")
+        .values_list("id", flat=True)[:100]
+    )
+
+
+def resolve_unanswered_authorization(*, payment_id: str) -> str:
+    """Ask the gateway again, with the same key, about an authorization whose answer was
+    lost. The checkout was told it failed, so whatever the gateway did is undone: an
+    authorization is voided, a capture refunded (keys derived from the payment, so a
+    repeat releases nothing twice). A decline is recorded as the decline. No answer
+    again: asked again later, up to MAX_RESOLUTION_ATTEMPTS times. Answers the
+    payment's failure reason afterwards."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(id=payment_id, status=Payment.Status.FAILED, failure_reason=UNANSWERED)
+            .first()
+        )
+        if payment is None:  # resolved meanwhile, or another worker holds it
+            return Payment.objects.values_list("failure_reason", flat=True).get(id=payment_id)
+        payment.resolution_attempts += 1
+        payment.save(update_fields=["resolution_attempts", "updated_at"])
+    gateway = get_gateway()
+    captured = payment.capture_requested
+    try:
+        result = gateway.authorize(
+            amount=payment.amount,
+            currency=payment.currency,
+            capture=captured,
+            idempotency_key=payment.authorization_key,
+        )
+        release = gateway.refund if captured else gateway.void
+        release(
+            reference=result.reference,
+            amount=payment.amount,
+            idempotency_key=f"backoffice-release-{payment.id}",
+        )
+    except GatewayDeclined as declined:
+        outcome, reference, card = declined.reason, "", None
+    except GatewayTransientError:
+        logger.warning("authorization of %s still unanswered", payment.id)
+        return UNANSWERED
+    else:
+        outcome, reference, card = RELEASED, result.reference, result.card
+    changes = {"failure_reason": outcome, "updated_at": timezone.now()}
+    if reference:
+        changes |= {"gateway_reference": reference, "payment_method": card and card.as_json()}
+    Payment.objects.filter(id=payment.id, failure_reason=UNANSWERED).update(**changes)
+    Transaction.objects.filter(
+        payment_id=payment.id, type=Transaction.Type.AUTHORIZATION, failure_reason=UNANSWERED
+    ).update(failure_reason=outcome, gateway_reference=reference)
+    logger.info("unanswered authorization of %s resolved: %s", payment.id, outcome)
+    return outcome

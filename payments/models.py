@@ -8,6 +8,11 @@ from merchants.models import Merchant, RecordedBy
 
 from .reasons import reason_message
 
+# A failed authorization whose answer was lost: the gateway may hold the funds.
+UNANSWERED = "gateway_unavailable"
+# ...and, once the gateway was asked again, whatever it had authorized released.
+RELEASED = "gateway_unavailable_released"
+
 # Limits of what a payment or a reversal carries (SPEC 3, 4), defined once.
 MAX_ORDER_ID_LENGTH = 255
 MAX_NOTE_LENGTH = 500
@@ -98,6 +103,11 @@ class Payment(models.Model):
     # the gateway reports it (brand, last 4, expiry, country; never the number).
     processor = models.CharField(max_length=20, blank=True)
     payment_method = models.JSONField(null=True, blank=True)
+    # The key the authorization was sent with: an authorization whose answer was lost is
+    # asked again with it (payments.delivery.resolve_unanswered_authorizations).
+    authorization_key = models.CharField(max_length=255, blank=True)
+    capture_requested = models.BooleanField(default=True)
+    resolution_attempts = models.PositiveSmallIntegerField(default=0)
 
     is_captured = models.BooleanField(default=False)
     # A capture recorded but not yet confirmed by the gateway: nothing can be refunded

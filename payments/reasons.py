@@ -14,7 +14,14 @@ MESSAGES = {
         "The card asks the customer to authenticate (3-D Secure), which a back office cannot do"
     ),
     "payment_intent_requires_payment_method": "The card issuer declined the payment",
-    "gateway_unavailable": "The gateway did not answer",
+    "gateway_unavailable": (
+        "The gateway did not answer; it is being asked again, and anything it authorized "
+        "will be released"
+    ),
+    "gateway_unavailable_released": (
+        "The gateway did not answer in time but had authorized the payment; that "
+        "authorization was released automatically, so the customer is not charged"
+    ),
     "refund_declined": "The card issuer declined the refund",
     "refund_failed": "The gateway could not complete the refund",
     "refund_canceled": "The gateway canceled the refund",

@@ -31,6 +31,7 @@ from .models import (
     MAX_METADATA_VALUE_LENGTH,
     MAX_NOTE_LENGTH,
     MAX_ORDER_ID_LENGTH,
+    UNANSWERED,
     Payment,
     Transaction,
     new_payment_id,
@@ -133,7 +134,9 @@ def create_payment(
     come first, and a refused payment creates nothing and calls no gateway. A gateway
     decline is recorded as a failed payment. A gateway that does not answer is
     recorded as failed too (`gateway_unavailable`), since nothing was authorized
-    that we know of. A caller that may retry the same charge (a subscription renewal)
+    that we know of; the sweeper asks the gateway again with the same key and releases
+    whatever it had authorized (payments.delivery.resolve_unanswered_authorizations).
+    A caller that may retry the same charge (a subscription renewal)
     passes its own `gateway_idempotency_key`, so a retry after an unanswered attempt
     can never authorize twice at the gateway.
     """
@@ -171,19 +174,19 @@ def create_payment(
         payment_id = new_payment_id()
         status, failure_reason, reference, card = Payment.Status.SUCCEEDED, "", "", None
         gateway = get_gateway()
+        authorization_key = gateway_idempotency_key or f"backoffice-{payment_id}"
         try:
             result = gateway.authorize(
-                amount=amount,
-                currency=currency,
-                capture=capture,
-                idempotency_key=gateway_idempotency_key or f"backoffice-{payment_id}",
+                amount=amount, currency=currency, capture=capture, idempotency_key=authorization_key
             )
             reference, card = result.reference, result.card
         except GatewayDeclined as declined:
             status, failure_reason = Payment.Status.FAILED, declined.reason
         except GatewayTransientError as error:
+            # The gateway may have authorized it all the same: recorded failed (nothing
+            # we know of was authorized), and asked again later with the same key.
             logger.warning("authorization of %s got no answer: %s", payment_id, error)
-            status, failure_reason = Payment.Status.FAILED, "gateway_unavailable"
+            status, failure_reason = Payment.Status.FAILED, UNANSWERED
 
         captured = capture and status == Payment.Status.SUCCEEDED
         now = timezone.now()
@@ -205,6 +208,8 @@ def create_payment(
                 initiator=initiator,
                 gateway_reference=reference,
                 processor=gateway.name,
+                authorization_key=authorization_key,
+                capture_requested=capture,
                 payment_method=card.as_json() if card else None,
                 is_captured=captured,
                 amount_captured=amount if captured else 0,

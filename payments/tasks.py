@@ -40,6 +40,16 @@ def enqueue_send(transaction_id: str) -> None:
 
 
 @shared_task
+def resolve_unanswered_authorizations() -> int:
+    """Periodic (beat): ask the gateway again about authorizations whose answer was lost,
+    and release whatever it had authorized (the checkout was told they failed)."""
+    ids = delivery.unanswered_authorization_ids()
+    for payment_id in ids:
+        delivery.resolve_unanswered_authorization(payment_id=payment_id)
+    return len(ids)
+
+
+@shared_task
 def resend_stale_reversals() -> int:
     """Periodic (beat): re-send what stayed pending, e.g. when a queue message was lost."""
     ids = delivery.stale_pending_transaction_ids()

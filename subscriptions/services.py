@@ -23,7 +23,7 @@ from customers.models import Customer
 from customers.services import CustomerRestricted, check_payment_allowed
 from merchants.models import Merchant
 from payments import services as payment_services
-from payments.models import Payment
+from payments.models import UNANSWERED, Payment
 
 from .models import Subscription
 
@@ -181,7 +181,7 @@ def _charge_current_period(
     paid = next((p for p in attempts if p.status == Payment.Status.SUCCEEDED), None)
     if paid is not None:
         return _settle(subscription, _ChargeOutcome(_Charge.PAID, paid), now=now)
-    declined = next((p for p in attempts if p.failure_reason != "gateway_unavailable"), None)
+    declined = next((p for p in attempts if p.failure_reason != UNANSWERED), None)
     if declined is not None or len(attempts) >= MAX_RENEWAL_ATTEMPTS:
         return _settle(subscription, _ChargeOutcome(_Charge.CANCELED, declined), now=now)
 
@@ -204,7 +204,7 @@ def _charge_current_period(
         return _settle(subscription, _ChargeOutcome(_Charge.CANCELED, refusal=refusal), now=now)
     if payment.status == Payment.Status.SUCCEEDED:
         status = _Charge.PAID
-    elif payment.failure_reason == "gateway_unavailable" and retry_unanswered:
+    elif payment.failure_reason == UNANSWERED and retry_unanswered:
         status = _Charge.RETRY
     else:
         status = _Charge.CANCELED
