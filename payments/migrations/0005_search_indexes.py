@@ -17,7 +17,9 @@ class Migration(migrations.Migration):
     - a payment id or an order id by prefix, in any case: lower(...) with
       text_pattern_ops, whose btree serves LIKE 'prefix%' whatever the collation;
     - a currency, newest first (status and a date range, newest first, already have
-      payment_status_recent_idx and payment_recent_idx).
+      payment_status_recent_idx and payment_recent_idx);
+    - an amount range in a currency, so that counting its matches reads the range
+      rather than every payment in that currency.
 
     Built CONCURRENTLY (hence not atomic), so the table takes writes meanwhile."""
 
@@ -35,4 +37,5 @@ class Migration(migrations.Migration):
         concurrent_index(
             "payment_currency_recent_idx", "(merchant_id, currency, created_at DESC, id DESC)"
         ),
+        concurrent_index("payment_amount_idx", "(merchant_id, currency, amount)"),
     ]

@@ -329,6 +329,12 @@ def test_each_search_and_filter_is_served_by_its_index(merchant, ben):
         plan = rows.order_by("-created_at", "-id")[:26].explain()
         assert index in plan, (filters, plan)
         assert "Seq Scan" not in plan, (filters, plan)
+    # Counting an amount range reads that range, not every payment in the currency.
+    rows = selectors.payments_matching(
+        merchant=merchant, currency="USD", amount_min=700, amount_max=720
+    )
+    plan = rows.order_by().values("pk")[:10_001].explain()
+    assert "payment_amount_idx" in plan, plan
 
     # Each part of a customer search on its own: on a table this small, the planner
     # prefers one scan of the merchant's customers to combining them, and a table scan
