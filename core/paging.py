@@ -92,7 +92,7 @@ def keyset_page(
         matching = queryset.order_by().values("pk")[: count_up_to + 1]
         rows = rows.annotate(_match_count=_CountOf(Subquery(matching)))
     if cursor:
-        at = Subquery(anchors.filter(pk=cursor).values("created_at")[:1])
+        at = Subquery(anchors.filter(pk=cursor).order_by().values("created_at")[:1])
         # (created_at, pk) beyond the cursor's row, written so the first term bounds
         # the index range.
         if starting_after:
