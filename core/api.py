@@ -27,6 +27,10 @@ class OutputSchema(Schema):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+# A text query parameter never holds a NUL (PostgreSQL cannot compare one).
+NO_NUL = r"^[^\x00]*$"
+
+
 class ListQuery(Schema):
     """Query parameters of a list (parsed from text, so not strict)."""
 

@@ -7,11 +7,63 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
+from django.db.models.functions import Concat
 from django.http import HttpRequest, HttpResponse
 
 from .actors import Actor
+
+
+def _lines(text: str | None) -> set[str]:
+    return set(text.split("\n")) if text else set()
+
+
+def load_member(user) -> list[str]:
+    """Ask once for what every dashboard page needs of the signed-in user: its merchant
+    (every read is scoped by it; the top bar names it), its own and its roles'
+    permissions (the checks here and `perms` in templates) and its role names (the top
+    bar). Asked one by one that is four statements before the page's own; here it is
+    one, so a list page stays within five (session, user, this, its rows and their count,
+    and the customers its search means).
+
+    The permissions go where Django's ModelBackend keeps them for this user object
+    (`_user_perm_cache`, `_group_perm_cache`, `_perm_cache`): they live as long as the
+    request, so a changed role shows on the next page. Answers the role names."""
+    permission_model, group_model = user.user_permissions.model, user.groups.model
+    label = Concat("content_type__app_label", Value("."), "codename", output_field=CharField())
+
+    def joined(rows, value, *, per):
+        # Every `value` of `rows`, one per line, as one column of the member's row.
+        grouped = rows.order_by().values(per).annotate(all=StringAgg(value, Value("\n")))
+        return Subquery(grouped.values("all"))
+
+    member = (
+        get_user_model()
+        .objects.select_related("merchant")
+        .only("merchant")
+        .annotate(
+            own_perms=joined(
+                permission_model.objects.filter(user=OuterRef("pk")), label, per="user"
+            ),
+            role_perms=joined(
+                permission_model.objects.filter(group__user=OuterRef("pk")),
+                label,
+                per="group__user",
+            ),
+            roles=joined(group_model.objects.filter(user=OuterRef("pk")), "name", per="user"),
+        )
+        .get(pk=user.pk)
+    )
+    user.merchant = member.merchant
+    # A superuser has every permission, an inactive user none: ModelBackend decides.
+    if user.is_active and not user.is_superuser:
+        user._user_perm_cache = _lines(member.own_perms)
+        user._group_perm_cache = _lines(member.role_perms)
+        user._perm_cache = user._user_perm_cache | user._group_perm_cache
+    return sorted(_lines(member.roles))
 
 
 def dashboard_view(*permissions: str, merchant: bool = True) -> Callable:
@@ -25,6 +77,7 @@ def dashboard_view(*permissions: str, merchant: bool = True) -> Callable:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            request.role_names = load_member(user)
             if merchant and user.merchant_id is None:
                 raise PermissionDenied("This page belongs to a merchant's dashboard.")
             if not user.has_perms(permissions):

@@ -1,7 +1,9 @@
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import models
 from django.utils import timezone
+
+from .errors import ValidationFailed
 
 RETENTION = timedelta(hours=24)
 
@@ -35,3 +37,21 @@ class MerchantQuerySet(models.QuerySet):
 
     def for_merchant(self, merchant):
         return self.filter(merchant=merchant)
+
+    def created_between(self, first_day: date | None = None, last_day: date | None = None):
+        """Rows created on these days, both included, in the site's time zone. Compared
+        as instants (not created_at::date), so the newest-first index still serves it."""
+        if first_day and last_day and first_day > last_day:
+            raise ValidationFailed(
+                "The created-from day comes after the created-to day", param="createdFrom"
+            )
+        rows = self
+        if first_day:
+            rows = rows.filter(created_at__gte=_start_of(first_day))
+        if last_day and last_day < date.max:
+            rows = rows.filter(created_at__lt=_start_of(last_day + timedelta(days=1)))
+        return rows
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -36,10 +36,13 @@ def create_customer(request, payload: schemas.CustomerCreateIn):
 )
 def list_customers(request, filters: Query[schemas.CustomerListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
-    `search` matches a customer id or the start of an email address."""
+    `search` (in any case) matches the start of an email or a customer id, or any part
+    of a name; `createdFrom`/`createdTo` are days, both included."""
     page = selectors.list_customers(
         merchant=api_merchant(request),
         search=filters.search,
+        created_from=filters.created_from,
+        created_to=filters.created_to,
         limit=filters.limit,
         starting_after=filters.starting_after,
     )

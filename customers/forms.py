@@ -1,13 +1,24 @@
 from django import forms
 
+from core.lists import CreatedBetweenForm, ListFilterForm
+
 from .models import MAX_EMAIL_LENGTH, MAX_REASON_LENGTH, Customer
 
 
-class CustomerSearchForm(forms.Form):
-    """The customers list's query string: ?q=&after= (rendered by its template)."""
+class CustomerSearchForm(CreatedBetweenForm):
+    """The customers list's query string: ?q=&created_from=&created_to= and the cursor
+    (rendered by its template)."""
 
     q = forms.CharField(label="Search", required=False, max_length=MAX_EMAIL_LENGTH)
-    after = forms.CharField(required=False, max_length=40)
+    field_order = ["q", "created_from", "created_to"]
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "search": data["q"] or None,
+            "created_from": data["created_from"],
+            "created_to": data["created_to"],
+        }
 
 
 class RestrictionsForm(forms.Form):
@@ -45,8 +56,23 @@ class RestrictionsForm(forms.Form):
         )
 
 
-class BlacklistSearchForm(CustomerSearchForm):
-    """The blacklist's query string: ?q= (all entries are on one page)."""
+class BlacklistSearchForm(ListFilterForm):
+    """The blacklist's query string: ?q=&state= and the cursor (an entry's number)."""
+
+    after = forms.IntegerField(label="Page", required=False, min_value=1)
+    before = forms.IntegerField(label="Page", required=False, min_value=1)
+    q = forms.CharField(label="Search", required=False, max_length=MAX_EMAIL_LENGTH)
+    state = forms.ChoiceField(
+        label="Show",
+        choices=[("", "Blacklisted"), ("removed", "Removed (history)")],
+        required=False,
+    )
+
+    def filters(self) -> dict:
+        return {
+            "search": self.cleaned_data["q"] or None,
+            "removed": self.cleaned_data["state"] == "removed",
+        }
 
 
 class BlacklistAddForm(forms.Form):

@@ -2,11 +2,11 @@
 the API shows one: embedded in a payment, and answered by the customer endpoints."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from ninja import Field
 
-from core.api import InputSchema, ListQuery, OutputSchema
+from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema
 
 from .models import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_REASON_LENGTH, Customer, normalize_email
 from .selectors import blacklisted_emails, is_email_blacklisted
@@ -65,8 +65,11 @@ class CustomerListQuery(ListQuery):
     search: str | None = Field(
         None,
         max_length=MAX_EMAIL_LENGTH,
-        description="A customer id, or the start of an email address",
+        pattern=NO_NUL,
+        description="In any case: the start of an email or a customer id, or any part of a name",
     )
+    created_from: date | None = Field(None, description="Created on or after this day (UTC)")
+    created_to: date | None = Field(None, description="Created on or before this day (UTC)")
 
 
 class CustomerListOut(OutputSchema):

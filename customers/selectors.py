@@ -2,10 +2,11 @@
 id is never found; the blacklist is platform-wide."""
 
 from collections.abc import Iterable
+from datetime import date
 
 from django.db.models import Q, QuerySet
 
-from core.errors import found_or_not_found
+from core.errors import ValidationFailed, found_or_not_found
 from core.paging import Page, keyset_page
 from merchants.models import Merchant
 
@@ -33,24 +34,75 @@ def get_customer(*, merchant: Merchant, customer_id: str) -> Customer:
     return found_or_not_found(Customer.objects.for_merchant(merchant), customer_id, name="customer")
 
 
+def _search(term: str) -> Q:
+    """What a customer search matches, in any case (SPEC 8.1): the start of an email or
+    of a customer id, any part of a name ("kowal" finds Ben Kowalski). Each has its
+    index (customers migration 0005)."""
+    lowered = term.strip().lower()  # a prefix: not the full canonical form of an email
+    match = Q(email__lower__startswith=lowered) | Q(name__icontains=term)
+    if lowered.startswith("cus_"):
+        match |= Q(id__lower__startswith=lowered)
+    return match
+
+
 def list_customers(
     *,
     merchant: Merchant,
-    search: str | None = None,
     limit: int = 25,
     starting_after: str | None = None,
+    ending_before: str | None = None,
+    count_up_to: int | None = None,
+    **filters,
 ) -> Page:
-    """The merchant's customers, newest first, keyset-paged. `search` matches a
-    customer id exactly or the start of an email address (case-insensitive)."""
-    queryset = Customer.objects.for_merchant(merchant)
-    if search := (search or "").strip():
-        queryset = queryset.filter(Q(id=search) | Q(email__lower__startswith=search.lower()))
+    """The merchant's customers matching `filters` (see `customers_matching`), newest
+    first, keyset-paged. With `count_up_to`, the page counts the matches."""
     return keyset_page(
-        queryset,
+        customers_matching(merchant=merchant, **filters),
         anchors=Customer.objects.for_merchant(merchant),
         limit=limit,
         starting_after=starting_after,
+        ending_before=ending_before,
+        count_up_to=count_up_to,
+        missing="customer",
     )
+
+
+def customers_matching(
+    *,
+    merchant: Merchant,
+    search: str | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> QuerySet[Customer]:
+    """The merchant's customers found by `search` (in any case: an email or a customer
+    id by its start, a name by any part) and created between two days (both included)."""
+    queryset = Customer.objects.for_merchant(merchant).created_between(created_from, created_to)
+    if term := (search or "").strip():
+        queryset = queryset.filter(_search(term))
+    return queryset
+
+
+def customer_ids_matching(*, merchant: Merchant, search: str, at_most: int) -> list[str]:
+    """The ids of the merchant's customers a search means, so that a list of their
+    payments can look them up by index. More than `at_most` is refused: the search is
+    then too short to mean anyone, and a part of them would leave out matches."""
+    matching = customers_matching(merchant=merchant, search=search).order_by()
+    ids = list(matching.values_list("id", flat=True)[: at_most + 1])
+    if len(ids) > at_most:
+        raise ValidationFailed(
+            f"More than {at_most:,} customers match “{search.strip()}”: type more of the "
+            "email or name",
+            param="search",
+        )
+    return ids
+
+
+def customer_since(customer: Customer):
+    """When the customer started: the earlier of its record's creation and its first
+    payment (payments can be older than the record, e.g. imported ones)."""
+    first_payment = customer.payments.order_by("created_at").values_list("created_at", flat=True)
+    first = first_payment.first()
+    return min(customer.created_at, first) if first else customer.created_at
 
 
 # --- blacklist ----------------------------------------------------------------------------
@@ -84,3 +136,28 @@ def list_blacklist(
     if search := (search or "").strip().lower():
         queryset = queryset.filter(email__contains=search)
     return queryset.order_by("-created_at", "-id")
+
+
+def blacklist_page(
+    *,
+    search: str | None = None,
+    removed: bool = False,
+    limit: int = 25,
+    starting_after: int | None = None,
+    ending_before: int | None = None,
+    count_up_to: int | None = None,
+) -> Page:
+    """A page of the blacklisted emails (or, with `removed`, of the removed entries
+    kept as history), newest first, keyset-paged; `search` matches part of the email."""
+    queryset = list_blacklist(search=search, include_removed=removed)
+    if removed:
+        queryset = queryset.filter(removed_at__isnull=False)
+    return keyset_page(
+        queryset,
+        anchors=BlacklistEntry.objects.all(),
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+        count_up_to=count_up_to,
+        missing="blacklist entry",
+    )

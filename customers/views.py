@@ -10,7 +10,6 @@ from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
 from core.forms import add_refusal
 from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
-from core.paging import page_or_refusal, pager
 
 from . import selectors, services
 from .forms import (
@@ -23,7 +22,6 @@ from .forms import (
 from .models import BlacklistEntry, Customer, normalize_email
 
 PAGE_SIZE = 25
-BLACKLIST_LIMIT = 200
 
 
 # --- customers ------------------------------------------------------------------------------
@@ -31,17 +29,8 @@ BLACKLIST_LIMIT = 200
 
 @dashboard_view("customers.view_customer")
 def customer_list(request: HttpRequest) -> HttpResponse:
-    form = CustomerSearchForm(request.GET)
-    form.is_valid()
-    q = form.cleaned_data.get("q") or ""
-    after = form.cleaned_data.get("after") or None
-    page, error = page_or_refusal(
-        selectors.list_customers,
-        merchant=request.merchant,
-        search=q or None,
-        limit=PAGE_SIZE,
-        starting_after=after,
-    )
+    form = CustomerSearchForm(request.GET, url=reverse("customers:list"))
+    page, error = form.page(selectors.list_customers, merchant=request.merchant, limit=PAGE_SIZE)
     # One query for the whole page; the answer is normalized (trimmed, lower-case) emails.
     blacklisted = selectors.blacklisted_emails([c.email for c in page.items])
     for customer in page.items:
@@ -49,10 +38,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "customers",
         "form": form,
-        "customers": page.items,
+        "page": page,
         "error": error,
-        "filtered": bool(q),
-        "pager": pager(reverse("customers:list"), page, filters={"q": q}, after=after),
+        "pager": form.pager(page),
     }
     return render_page(request, "customers/list.html", context, partial="results")
 
@@ -80,6 +68,7 @@ def _customer_context(request: HttpRequest, customer: Customer, restrictions_for
             else None
         ),
         "subscriptions": subscriptions,
+        "customer_since": selectors.customer_since(customer),
         "restrictions_form": restrictions_form or RestrictionsForm.for_customer(customer),
     }
 
@@ -130,22 +119,14 @@ def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpRespons
 
 
 def _blacklist_context(request: HttpRequest, add_form=None) -> dict:
-    search_form = BlacklistSearchForm(request.GET)
-    search_form.is_valid()
-    q = search_form.cleaned_data.get("q") or ""
-    entries = list(
-        selectors.list_blacklist(search=q or None, include_removed=True)[: BLACKLIST_LIMIT + 1]
-    )
-    truncated = len(entries) > BLACKLIST_LIMIT
-    entries = entries[:BLACKLIST_LIMIT]
+    form = BlacklistSearchForm(request.GET, url=reverse("customers:blacklist"))
+    page, error = form.page(selectors.blacklist_page, limit=PAGE_SIZE)
     return {
         "nav": "blacklist",
-        "search_form": search_form,
-        "q": q,
-        "active_entries": [e for e in entries if e.removed_at is None],
-        "removed_entries": [e for e in entries if e.removed_at is not None],
-        "truncated": truncated,
-        "limit": BLACKLIST_LIMIT,
+        "form": form,
+        "page": page,
+        "error": error,
+        "pager": form.pager(page),
         "add_form": add_form or BlacklistAddForm(),
     }
 

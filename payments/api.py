@@ -52,10 +52,18 @@ def create_payment(request, payload: schemas.PaymentCreateIn):
 @router.get("", response={200: schemas.PaymentListOut, **errors(400)}, summary="List payments")
 def list_payments(request, filters: Query[schemas.PaymentListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
-    For the next page pass `nextCursor` as `startingAfter`; it is null on the last."""
+    For the next page pass `nextCursor` as `startingAfter`; it is null on the last.
+    Filters combine: `search`, `displayStatus`, `createdFrom`/`createdTo` (days, both
+    included), `currency`, and `amountMin`/`amountMax` (minor units, with `currency`)."""
     page = selectors.list_payments(
         merchant=api_merchant(request),
         display_status=filters.display_status,
+        search=filters.search,
+        created_from=filters.created_from,
+        created_to=filters.created_to,
+        currency=filters.currency,
+        amount_min=filters.amount_min,
+        amount_max=filters.amount_max,
         limit=filters.limit,
         starting_after=filters.starting_after,
         with_transactions=True,

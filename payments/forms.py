@@ -3,20 +3,76 @@ from django.urls import reverse
 
 from core import money
 from core.forms import TokenForm
+from core.lists import CreatedBetweenForm
 
-from .models import MAX_NOTE_LENGTH, DisplayStatus, Payment, Transaction
+from .models import MAX_NOTE_LENGTH, MAX_ORDER_ID_LENGTH, DisplayStatus, Payment, Transaction
+from .selectors import AMOUNT_NEEDS_CURRENCY
 
 
-class PaymentFilterForm(forms.Form):
-    """The payments list's query string: ?status=&q=&after= (a plain GET form)."""
+class PaymentFilterForm(CreatedBetweenForm):
+    """The payments list's query string (a plain GET form): ?q=&status=&currency=
+    &amount_min=&amount_max=&created_from=&created_to=, and the cursor."""
 
+    q = forms.CharField(label="Search", required=False, max_length=MAX_ORDER_ID_LENGTH)
     status = forms.ChoiceField(
         label="Status",
         choices=[("", "All statuses"), *DisplayStatus.choices],
         required=False,
     )
-    q = forms.CharField(label="Search", required=False, max_length=255)
-    after = forms.CharField(required=False, max_length=40)
+    currency = forms.ChoiceField(
+        label="Currency",
+        choices=[("", "Any currency"), *((code, code) for code in sorted(money.CURRENCIES))],
+        required=False,
+    )
+    # In major units, read exactly (core.money.parse_major) in the chosen currency.
+    amount_min = forms.CharField(
+        label="Amount from",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    amount_max = forms.CharField(
+        label="Amount to",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    field_order = ["q", "status", "created_from", "created_to", "currency"]
+
+    def clean(self):
+        cleaned = super().clean()
+        currency = cleaned.get("currency")
+        for name in ("amount_min", "amount_max"):
+            text = cleaned.get(name)
+            cleaned[name] = None
+            if not text:
+                continue
+            if not currency:
+                if "currency" not in self.errors:
+                    self.add_error("currency", AMOUNT_NEEDS_CURRENCY)
+                continue
+            try:
+                cleaned[name] = money.parse_major(text, currency)
+            except money.MoneyError as error:
+                self.add_error(name, str(error))
+        return cleaned
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "search": data["q"] or None,
+            "display_status": data["status"] or None,
+            "created_from": data["created_from"],
+            "created_to": data["created_to"],
+            "currency": data["currency"] or None,
+            "amount_min": data["amount_min"],
+            "amount_max": data["amount_max"],
+        }
+
+    def describe(self, name: str, value) -> str:
+        if name in ("amount_min", "amount_max"):
+            return money.format_minor(value, self.cleaned_data["currency"])
+        return super().describe(name, value)
 
 
 class ReversalForm(TokenForm):

@@ -5,7 +5,7 @@ never rounded or coerced), unknown fields are refused, and every rule that needs
 database is left to payments.services, which raises the domain errors.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,7 +14,7 @@ from ninja import Field
 from pydantic import StringConstraints, field_validator
 
 from core import money
-from core.api import InputSchema, ListQuery, OutputSchema
+from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema
 from customers.schemas import CustomerOut
 
 from .models import (
@@ -250,4 +250,22 @@ class PaymentListOut(OutputSchema):
 
 
 class PaymentListQuery(ListQuery):
+    """Filters combine (SPEC 8.1)."""
+
     display_status: DisplayStatusName | None = Field(None, description="Only this status")
+    search: str | None = Field(
+        None,
+        max_length=MAX_ORDER_ID_LENGTH,
+        pattern=NO_NUL,
+        description="In any case: the start of a payment id, an order id, a customer's "
+        "email or customer id, or any part of a customer's name",
+    )
+    created_from: date | None = Field(None, description="Created on or after this day (UTC)")
+    created_to: date | None = Field(None, description="Created on or before this day (UTC)")
+    currency: Currency | None = Field(None, description="Only this currency")
+    amount_min: int | None = Field(
+        None, ge=0, le=money.MAX_AMOUNT, description="At least this, in minor units; needs currency"
+    )
+    amount_max: int | None = Field(
+        None, ge=0, le=money.MAX_AMOUNT, description="At most this, in minor units; needs currency"
+    )

@@ -1,13 +1,22 @@
 """Payment reads. Every read starts from the merchant, so a foreign id is never found."""
 
-from django.db.models import Count, Min, Prefetch, Q
+from datetime import date
 
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
+
+from core import money
 from core.errors import ValidationFailed, found_or_not_found
 from core.paging import Page, check_limit, keyset_page
-from customers.models import Customer, normalize_email
+from customers.models import Customer
+from customers.selectors import customer_ids_matching
 from merchants.models import Merchant
 
 from .models import DisplayStatus, Payment, Transaction
+
+AMOUNT_NEEDS_CURRENCY = "An amount range needs a currency: choose one"
+# A search meaning more customers than this is too short to mean anyone (it is
+# refused with a word to type more, never answered with part of the matches).
+MAX_CUSTOMERS_PER_SEARCH = 1000
 
 
 def _with_details(queryset):
@@ -28,19 +37,51 @@ def get_payment(*, merchant: Merchant, payment_id: str) -> Payment:
 def list_payments(
     *,
     merchant: Merchant,
+    limit: int = 25,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    count_up_to: int | None = None,
+    with_transactions: bool = False,
+    **filters,
+) -> Page:
+    """The payments matching `filters` (see `payments_matching`), newest first,
+    keyset-paged: `starting_after` is the id of the last payment of the previous page
+    (`ending_before` the first of the next), so every page is one index range scan,
+    also at millions of rows. With `count_up_to`, the page counts the matches."""
+    check_limit(limit)
+    queryset = payments_matching(merchant=merchant, **filters).select_related("customer")
+    if with_transactions:
+        queryset = _with_details(queryset)
+    return keyset_page(
+        queryset,
+        anchors=Payment.objects.for_merchant(merchant),
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+        count_up_to=count_up_to,
+        missing="payment",
+    )
+
+
+def payments_matching(
+    *,
+    merchant: Merchant,
     display_status: str | None = None,
     search: str | None = None,
     customer: Customer | None = None,
-    limit: int = 25,
-    starting_after: str | None = None,
-    with_transactions: bool = False,
-) -> Page:
-    """Newest first, keyset-paged: `starting_after` is the id of the last payment of
-    the previous page, so every page is one index range scan, also at millions of rows."""
-    check_limit(limit)
-    queryset = Payment.objects.for_merchant(merchant).select_related("customer")
-    if with_transactions:
-        queryset = _with_details(queryset)
+    created_from: date | None = None,
+    created_to: date | None = None,
+    currency: str | None = None,
+    amount_min: int | None = None,
+    amount_max: int | None = None,
+) -> QuerySet[Payment]:
+    """The merchant's payments that match every filter given (SPEC 8.1). `search`, in
+    any case: a payment id or an order id by its start, or the payments of the
+    customers it means (`customer_ids_matching`: an email or a customer id by its
+    start, a name by any part). Created between two days (both included); an amount
+    range (minor units, both included) needs a currency. Every filter has an index
+    (payments migrations 0001 and 0005, customers 0005)."""
+    queryset = Payment.objects.for_merchant(merchant).created_between(created_from, created_to)
     if display_status:
         if display_status not in DisplayStatus.values:
             raise ValidationFailed(
@@ -50,23 +91,44 @@ def list_payments(
         queryset = queryset.filter(display_status=display_status)
     if customer is not None:
         queryset = queryset.filter(customer=customer)
-    if search := (search or "").strip():
-        # Resolved first, so the OR below is three index lookups the planner can combine.
-        customer_ids = list(
-            Customer.objects.for_merchant(merchant)
-            .filter(email__lower=normalize_email(search))
-            .values_list("id", flat=True)
-        )
-        queryset = queryset.filter(
-            Q(id=search) | Q(order_id=search) | Q(customer_id__in=customer_ids)
-        )
-    return keyset_page(
-        queryset,
-        anchors=Payment.objects.for_merchant(merchant),
-        limit=limit,
-        starting_after=starting_after,
-        missing="payment",
+    if currency:
+        if not money.is_currency(currency):
+            raise ValidationFailed(f"Unsupported currency '{currency}'", param="currency")
+        queryset = queryset.filter(currency=currency)
+    queryset = queryset.filter(_amount_between(amount_min, amount_max, currency=currency))
+    if term := (search or "").strip():
+        queryset = queryset.filter(_search(merchant, term))
+    return queryset
+
+
+def _amount_between(least: int | None, most: int | None, *, currency: str | None) -> Q:
+    if least is None and most is None:
+        return Q()
+    # Minor units mean nothing without their currency (100 is $1.00 but ¥100).
+    if not currency:
+        raise ValidationFailed(AMOUNT_NEEDS_CURRENCY, param="currency")
+    if least is not None and most is not None and least > most:
+        raise ValidationFailed("The smallest amount is more than the largest", param="amountMin")
+    match = Q()
+    if least is not None:
+        match &= Q(amount__gte=least)
+    if most is not None:
+        match &= Q(amount__lte=most)
+    return match
+
+
+def _search(merchant: Merchant, term: str) -> Q:
+    # The customers are resolved first (a bounded list of ids), so the OR below is
+    # index lookups the planner can combine (payment id and order id prefixes have
+    # their lower(...) text_pattern_ops indexes, customer_id its own).
+    lowered = term.lower()
+    customer_ids = customer_ids_matching(
+        merchant=merchant, search=term, at_most=MAX_CUSTOMERS_PER_SEARCH
     )
+    match = Q(order_id__lower__startswith=lowered) | Q(customer_id__in=customer_ids)
+    if lowered.startswith("pay_"):
+        match |= Q(id__lower__startswith=lowered)
+    return match
 
 
 # --- for monitoring (config.metrics) --------------------------------------------------------

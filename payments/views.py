@@ -20,7 +20,6 @@ from core.dashboard import actor_for, dashboard_view
 from core.errors import NotFound
 from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
-from core.paging import page_or_refusal, pager
 from customers.selectors import is_email_blacklisted
 
 from . import charts, dashboard_selectors, selectors, services
@@ -48,25 +47,14 @@ def reversal_blocked(payment: Payment) -> str | None:
 
 @dashboard_view("payments.view_payment")
 def payment_list(request: HttpRequest) -> HttpResponse:
-    form = PaymentFilterForm(request.GET)
-    form.is_valid()
-    filters = {name: form.cleaned_data.get(name) or "" for name in ("status", "q")}
-    after = form.cleaned_data.get("after") or None
-    page, error = page_or_refusal(
-        selectors.list_payments,
-        merchant=request.merchant,
-        display_status=filters["status"] or None,
-        search=filters["q"] or None,
-        starting_after=after,
-        limit=PAGE_SIZE,
-    )
+    form = PaymentFilterForm(request.GET, url=reverse("payments:list"))
+    page, error = form.page(selectors.list_payments, merchant=request.merchant, limit=PAGE_SIZE)
     context = {
         "nav": "payments",
         "form": form,
         "page": page,
         "error": error,
-        "filtered": any(filters.values()),
-        "pager": pager(reverse("payments:list"), page, filters=filters, after=after),
+        "pager": form.pager(page),
     }
     return render_page(request, "payments/list.html", context, partial="results")
 

@@ -1,8 +1,7 @@
 // Dialog glue for HTMX: a <dialog data-dialog> appended to the page opens as a modal
 // (focus moves in, Escape closes, focus returns to what opened it), closes on the
 // server's `closeDialog` event, and `toast` events show the outcome (an error stays
-// longer and is announced at once). Also: Space opens a link that acts as a button,
-// [data-copy] buttons copy their value, and a checkbox with data-submit-label renames
+// longer and is announced at once). Also: Space opens a link that acts as a button, and a checkbox with data-submit-label renames
 // its form's submit button while ticked ("Record refund").
 (function () {
   "use strict";
@@ -103,14 +102,6 @@
     if (event.key !== " " || !target.matches || !target.matches("a[role='button']")) return;
     event.preventDefault();
     target.click();
-  });
-
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-copy]");
-    if (!button || !navigator.clipboard) return;
-    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
-      showToast("Copied " + button.getAttribute("data-copy"), "info");
-    });
   });
 
   document.addEventListener("change", function (event) {

@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Min
 
 from chargebacks.models import Chargeback
 from customers.models import BlacklistEntry, Customer
@@ -68,3 +69,10 @@ def test_seed_demo_command_runs_twice(db):
     assert counts() == first
     merchant = Merchant.objects.get(name="Demo Store")
     assert Chargeback.objects.filter(merchant=merchant).count() == 3
+
+
+def test_seeded_customers_start_no_later_than_their_first_payment(db):
+    call_command("seed_demo", payments=12, stdout=StringIO())
+    firsts = Customer.objects.annotate(first_payment=Min("payments__created_at"))
+    assert firsts.filter(first_payment__isnull=False).count() >= 5
+    assert not [c.email for c in firsts if c.first_payment and c.first_payment < c.created_at]

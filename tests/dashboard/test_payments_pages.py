@@ -62,7 +62,7 @@ def test_search_by_payment_id_order_id_or_customer_email(agent_client, merchant,
         assert ids_in(html) == [payment.id], query
     html = agent_client.get(LIST, {"q": "nobody@example.test"}).content.decode()
     assert ids_in(html) == []
-    assert "No payments match these filters." in html
+    assert "No payments match search “nobody@example.test”." in html
 
 
 def test_keyset_paging_goes_older_and_back_to_newest(agent_client, merchant):
@@ -71,14 +71,17 @@ def test_keyset_paging_goes_older_and_back_to_newest(agent_client, merchant):
 
     first = agent_client.get(LIST).content.decode()
     assert ids_in(first) == newest_first[:25]
-    older = re.search(r'href="(/payments/\?after=[^"]+)"', first).group(1)
+    older = re.search(r'href="(/payments/\?after=[^"#]+)#payment-results"', first).group(1)
     assert older == f"/payments/?after={newest_first[24]}"
-    assert "← Newest" not in first
+    assert "⇤ Newest" not in first and "← Newer" not in first
 
     second = agent_client.get(older).content.decode()
     assert ids_in(second) == newest_first[25:]
     assert "Older →" not in second
-    assert "← Newest" in second
+    assert "⇤ Newest" in second
+    newer = re.search(r'href="(/payments/\?before=[^"#]+)#payment-results"', second).group(1)
+    assert newer == f"/payments/?before={newest_first[25]}"
+    assert ids_in(agent_client.get(newer).content.decode()) == newest_first[:25]
 
 
 def test_paging_keeps_the_filters(agent_client, merchant):
@@ -95,6 +98,8 @@ def test_an_unknown_cursor_or_status_shows_an_error_not_a_crash(agent_client, pa
     assert "No such payment" in response.content.decode()
     response = agent_client.get(LIST, {"status": "bogus"})
     assert response.status_code == 200
+    assert "bogus is not one of the available choices" in response.content.decode()
+    assert ids_in(response.content.decode()) == []
 
 
 def test_htmx_filter_request_gets_only_the_results_partial(agent_client, payment):

@@ -238,7 +238,9 @@ def test_16_the_page_says_which_card_paid_and_through_whom(page, shop):
     expect(method).to_contain_text(f"{card['expMonth']:02d}/{card['expYear']}")
     expect(method).to_contain_text("Sandbox")
     expect(method).to_contain_text(payment.gateway_reference)
-    method.get_by_role("button", name=f"Copy {payment.gateway_reference}").click()
+    method.get_by_role(
+        "button", name=f"Copy the gateway reference {payment.gateway_reference}"
+    ).click()
     assert page.evaluate("navigator.clipboard.readText()") == payment.gateway_reference
     screenshot(page, "truth-16-paid-with")
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -61,6 +61,7 @@ class Command(BaseCommand):
             try:
                 created = self._payments(merchant, payments, users["agent@demo.test"])
                 self._customer_demo(merchant, users)
+                self._customers_since_first_payment(merchant)
             finally:
                 get_gateway.cache_clear()
         self.stdout.write(
@@ -169,6 +170,19 @@ class Command(BaseCommand):
                     processed_at=F("processed_at") - shift,
                 )
         return wanted - existing
+
+    def _customers_since_first_payment(self, merchant) -> None:
+        """Payments are spread over the past weeks (above), after their customers were
+        made today: move each customer back to its first payment, so no customer
+        starts after it paid."""
+        first_payment = Subquery(
+            Payment.objects.filter(customer=OuterRef("pk"))
+            .order_by("created_at")
+            .values("created_at")[:1]
+        )
+        Customer.objects.for_merchant(merchant).filter(created_at__gt=first_payment).update(
+            created_at=first_payment
+        )
 
     def _customer_demo(self, merchant, users) -> None:
         seed_customer_demo(
