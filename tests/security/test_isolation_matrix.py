@@ -193,7 +193,7 @@ EXPECTED: dict[str, Page | Api] = {
     "api:create_customer": Api(200, data=lambda w: {"email": "new@example.test"}, acts=True),
     "api:list_customers": Api(200),
     "api:get_customer": Api(200),
-    "api:update_restrictions": Api(200, data=lambda w: {"restrictCit": True}, acts=True),
+    "api:update_customer_restrictions": Api(200, data=lambda w: {"restrictCit": True}, acts=True),
     "api:create_subscription": Api(
         200,
         data=lambda w: {
