@@ -202,3 +202,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Django's default logging gives the "django" logger a console handler of its own (with
+# DEBUG on), and the record then propagates to the root's: every line twice. Let the root
+# print it, once. A 4xx is one line, without the traceback Django attaches to it.
+LOGGING["filters"] = {
+    "client_errors_without_traceback": {"()": "config.log_filters.ClientErrorsWithoutTraceback"}
+}
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": True}
+LOGGING["loggers"]["django.request"] = {"filters": ["client_errors_without_traceback"]}

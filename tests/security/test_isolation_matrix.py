@@ -118,6 +118,7 @@ EXPECTED: dict[str, Page | Api] = {
     "home": Page(get=(302, 302, 302), post=(302, 302, 302)),
     "login": Page(get=(302, 302, 302), post=(302, 302, 302), public=(200, 200)),
     "logout": Page(get=(405, 405, 405), post=(302, 302, 302), public=(405, 302)),
+    "favicon": Page(get=(302, 302, 302), post=(302, 302, 302), public=(302, 302)),
     # --- dashboard: payments ---
     "payments:list": Page(get=(200, 200, 403), post=(200, 200, 403)),
     "payments:detail": Page(get=(200, 200, 403), post=(200, 200, 403)),
