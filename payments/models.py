@@ -216,11 +216,13 @@ class Payment(models.Model):
             f"captured {fmt(self.amount_captured)}, reversed {fmt(self.amount_reversed)}",
             {
                 "paymentId": self.id,
+                "customerId": self.customer_id,
                 "amount": self.amount,
                 "currency": self.currency,
                 "status": self.status,
                 "initiator": self.initiator,
                 "amountCaptured": self.amount_captured,
+                "capturePending": self.capture_pending,
                 "amountReversed": self.amount_reversed,
                 "isChargebacked": self.is_chargebacked,
             },
@@ -314,6 +316,7 @@ class Transaction(RecordedBy):
             f"{external}: {self.status}",
             {
                 "paymentId": payment.id,
+                "customerId": payment.customer_id,
                 "transactionId": self.id,
                 "type": self.type,
                 "amount": self.amount,

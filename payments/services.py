@@ -143,6 +143,7 @@ def create_payment(
         merchant=merchant,
         target=("payment", None),
         arguments={"amount": amount, "currency": currency, "initiator": initiator},
+        customer_id=customer_id,
     ) as trail:
         amount = validate_amount(amount)
         currency = validate_currency(currency)
