@@ -39,6 +39,8 @@ REASON_WORDS = {
 RESTRICTION_WORDS = {"cit": "customer-initiated payments", "mit": "recurring payments"}
 PRIVILEGE_WORDS = {"is_staff": "staff access", "is_superuser": "superuser rights"}
 
+# How much of a long id a sentence shows ("pay_hgHSnG9k…"); the whole id is on hover.
+ID_SHOWN = 12
 # Outcome tones, and the badge each is shown with.
 DONE, PENDING, REFUSED, NEUTRAL = "done", "pending", "refused", "neutral"
 BADGES = {
@@ -60,6 +62,15 @@ class Ref:
     @property
     def text(self) -> str:
         return self.label or self.id
+
+    @property
+    def shown(self) -> str:
+        """What the page shows: a long id cut short (the whole one is on hover), so an
+        entry stays one line; a label (an email) as it is."""
+        text = self.text
+        if text == self.id and len(text) > ID_SHOWN + 2:
+            return text[:ID_SHOWN] + "…"
+        return text
 
     @property
     def url(self) -> str | None:
@@ -94,10 +105,11 @@ class Sentence:
         def render(part: Part):
             if isinstance(part, str):
                 return (part,)
+            title = format_html(' title="{}"', part.text) if part.shown != part.text else ""
             url = part.url
             if url is None:
-                return (format_html('<span class="mono">{}</span>', part.text),)
-            return (format_html('<a class="mono" href="{}">{}</a>', url, part.text),)
+                return (format_html('<span class="mono"{}>{}</span>', title, part.shown),)
+            return (format_html('<a class="mono" href="{}"{}>{}</a>', url, title, part.shown),)
 
         return format_html_join("", "{}", (render(part) for part in self.parts))
 
