@@ -79,9 +79,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
                 request, "merchants/api_key_create.html", context, title="API key created"
             )
             return hx_events(response, apiKeysChanged=True)
-    return render_dialog(
-        request, "merchants/api_key_create.html", context, title="Create an API key"
-    )
+    return render_dialog(request, "merchants/api_key_create.html", context, title="New API key")
 
 
 @dashboard_view("merchants.manage_api_keys")
