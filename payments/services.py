@@ -23,7 +23,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from merchants.models import Merchant
 
-from . import delivery, tasks
+from . import delivery, rollup, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import (
     MAX_METADATA_KEY_LENGTH,
@@ -234,6 +234,7 @@ def create_payment(
                 )
             Transaction.objects.bulk_create(ledger)
             trail.succeeded(payment)
+            rollup.record(payment)
     return payment
 
 
@@ -295,6 +296,7 @@ def capture_payment(
                 order_id=payment.order_id,
                 **actor.as_fields(),
             )
+            rollup.record(payment, capture)
         try:
             delivery.send_pending_transaction(transaction_id=capture.id)
         except GatewayTransientError:
@@ -416,6 +418,7 @@ def reverse_payment(
                 **actor.as_fields(),
             )
             trail.succeeded(reversal)
+            rollup.record(payment, reversal)
             if not is_external:
                 tasks.enqueue_send(reversal.id)
     return reversal
