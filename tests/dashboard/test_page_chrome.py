@@ -31,7 +31,7 @@ def test_the_favicon_is_served_and_linked(client, agent):
 
 
 @pytest.mark.parametrize(
-    ("url_name", "args", "page"),
+    ("url_name", "args", "name"),
     [
         ("payments:list", [], "Payments"),
         ("payments:overview", [], "Overview"),
@@ -41,12 +41,12 @@ def test_the_favicon_is_served_and_linked(client, agent):
     ],
 )
 def test_every_page_title_names_the_page_and_the_merchant(
-    agent_client, payment, customer, url_name, args, page
+    agent_client, payment, customer, url_name, args, name
 ):
     objects = {"payment": payment.id, "customer": customer.id}
     html = agent_client.get(reverse(url_name, args=[objects[a] for a in args])).content.decode()
     title = title_of(html)
-    assert title.startswith(page)
+    assert title.startswith(name)
     assert title.endswith(" · Acme Shop · Back office")
 
 
