@@ -335,3 +335,47 @@ def test_an_old_entry_without_the_newer_keys_still_reads_as_a_sentence(merchant)
     )
     assert describe(capture).text == "The system asked to capture $5.00 of pay_1"
     assert describe(capture).outcome == "Accepted"
+
+
+def test_every_other_refusal_says_what_was_tried(merchant, merchant_admin, agent_actor, jane):
+    authorized = PaymentFactory(merchant=merchant, amount=2500, capture=False)
+    failed = PaymentFactory(merchant=merchant, amount=666)
+    attempts = [
+        (
+            A.PAYMENT_REFUND_EXTERNAL,
+            lambda: services.reverse_payment(
+                merchant=merchant, payment_id=failed.id, actor=agent_actor, is_external=True
+            ),
+            f"agent@acme.test tried to record a refund of {failed.id}: Payment cannot be "
+            "reversed: the payment failed",
+        ),
+        (
+            A.PAYMENT_VOID,
+            lambda: services.reverse_payment(
+                merchant=merchant, payment_id=authorized.id, actor=agent_actor, amount=100
+            ),
+            f"agent@acme.test tried to void {authorized.id}: An uncaptured payment can only "
+            "be voided in full: omit the amount or send the authorized amount (2500)",
+        ),
+        (
+            A.PAYMENT_CHARGEBACK,
+            lambda: record_chargeback(merchant=merchant, payment_id=failed.id, actor=agent_actor),
+            f"agent@acme.test tried to record a chargeback on {failed.id}: Payment cannot be "
+            "chargebacked: its authorization failed, no money moved",
+        ),
+        (
+            A.BLACKLIST_REMOVE,
+            lambda: remove_from_blacklist(entry_id=404, actor=agent_actor),
+            "agent@acme.test tried to remove blacklist entry 404 from the blacklist: "
+            "No such blacklist entry: '404'",
+        ),
+        (
+            A.API_KEY_CREATE,
+            lambda: create_api_key(merchant=merchant, mode="prod", created_by=merchant_admin),
+            "admin@acme.test tried to create an API key: Mode must be test or live",
+        ),
+    ]
+    for action, attempt, sentence in attempts:
+        with pytest.raises(DomainError):
+            attempt()
+        assert told(action) == (sentence, "Refused")
