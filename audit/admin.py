@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
 from .models import AuditEntry
+from .sentences import describe
 
 
 @admin.register(AuditEntry)
@@ -23,12 +24,12 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "merchant",
         "target_type",
         "target_id",
-        "short_detail",
+        "what_happened",
         "source_ip",
     ]
     list_filter = ["outcome", "action", "target_type", "merchant", "created_at"]
-    search_fields = ["=target_id", "actor_label", "detail", "=source_ip"]
-    search_help_text = "Target id (exact), actor, detail text or source IP (exact)"
+    search_fields = ["=target_id", "=customer_id", "actor_label", "detail", "=source_ip"]
+    search_help_text = "Target or customer id (exact), actor, detail text or source IP (exact)"
     date_hierarchy = "created_at"
     list_select_related = ["merchant"]
     show_full_result_count = False
@@ -42,6 +43,8 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "merchant",
         "target_type",
         "target_id",
+        "customer_id",
+        "what_happened",
         "detail",
         "source_ip",
         "metadata",
@@ -56,9 +59,9 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return True
         return super().lookup_allowed(lookup, value, request)
 
-    @admin.display(description="Detail")
-    def short_detail(self, obj: AuditEntry) -> str:
-        return obj.detail if len(obj.detail) <= 80 else obj.detail[:79] + "…"
+    @admin.display(description="What happened")
+    def what_happened(self, obj: AuditEntry) -> str:
+        return describe(obj).text
 
 
 admin.site.unregister(Group)

@@ -1,5 +1,7 @@
 """Audit reads for the dashboard: always the merchant's own entries."""
 
+from django.db.models import Q
+
 from core.errors import ValidationFailed
 from core.paging import Page, keyset_page
 
@@ -14,7 +16,10 @@ def list_activity(
     limit: int = 50,
     starting_after: int | None = None,
 ) -> Page:
-    """The merchant's audit entries, newest first, keyset-paged by the last entry's id."""
+    """The merchant's audit entries, newest first, keyset-paged by the last entry's id.
+    `target_id` finds the entries about that object, and for a customer's id also
+    everything done to that customer (their payments, refunds, restrictions and
+    blacklisting)."""
     if action and action not in AuditEntry.Action.values:
         raise ValidationFailed("Unknown action", param="action")
     queryset = AuditEntry.objects.for_merchant(merchant).select_related(
@@ -23,7 +28,8 @@ def list_activity(
     if action:
         queryset = queryset.filter(action=action)
     if target_id:
-        queryset = queryset.filter(target_id=target_id.strip())
+        target_id = target_id.strip()
+        queryset = queryset.filter(Q(target_id=target_id) | Q(customer_id=target_id))
     return keyset_page(
         queryset,
         anchors=AuditEntry.objects.for_merchant(merchant),

@@ -121,13 +121,15 @@ def record(
     detail: str = "",
     metadata: dict | None = None,
     source_ip: str | None = None,
+    customer_id: str | None = None,
 ) -> AuditEntry:
     """Append one audit entry and answer it.
 
     `target` is a model instance or a (type, id) pair; `actor` an Actor, or None for
-    the system. `source_ip` defaults to the client IP of the request being served, if
-    any. Written in the caller's transaction: a refusal is recorded after the refused
-    service's transaction has rolled back (audit.trail does), or it is lost with it.
+    the system; `customer_id` the customer the action concerns, if any. `source_ip`
+    defaults to the client IP of the request being served, if any. Written in the
+    caller's transaction: a refusal is recorded after the refused service's transaction
+    has rolled back (audit.trail does), or it is lost with it.
     """
     if action not in AuditEntry.Action.values:
         raise ValueError(f"Unknown audit action: {action!r}")
@@ -142,6 +144,7 @@ def record(
         merchant=merchant if isinstance(merchant, models.Model) else None,
         target_type=target_type[:60],
         target_id=redact(target_id)[:255],
+        customer_id=str(customer_id)[:40] if customer_id else None,
         detail=redact(detail or "")[:MAX_DETAIL_LENGTH],
         metadata=metadata,
         source_ip=source_ip if source_ip is not None else current_ip(),

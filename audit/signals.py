@@ -42,7 +42,7 @@ def _record_roles(user, *, added: list[str], removed: list[str]) -> None:
         merchant=user.merchant if getattr(user, "merchant_id", None) else None,
         target=user,
         detail=f"{user.email}: " + "; ".join(parts),
-        metadata={"added": sorted(added), "removed": sorted(removed)},
+        metadata={"email": user.email, "added": sorted(added), "removed": sorted(removed)},
     )
 
 
@@ -113,7 +113,7 @@ def record_privileges(sender, instance, created, raw=False, **kwargs) -> None:
         target=instance,
         detail=f"{instance.email}: "
         + ", ".join(f"{name} {before} -> {after}" for name, (before, after) in changes.items()),
-        metadata={"changes": changes, "created": created},
+        metadata={"email": instance.email, "changes": changes, "created": created},
     )
 
 

@@ -14,6 +14,12 @@ survives the rollback; the error is then re-raised. `arguments` (plain values, n
 secret) are kept on a refused entry, to show what was asked. Anything unexpected is
 recorded as refused with the exception's class name only.
 
+The customer an entry concerns (the Activity page filters by it) is the `customer_id`
+given to `audit_trail` when the call knows it (restrictions, a blacklisting after a
+chargeback), else the `customerId` of the subject's summary (whose payment was created,
+refunded or charged back), known once the service found the payment. A refusal before
+that has no customer, and is found by its target.
+
 An audit entry that cannot be written (anything but a database error, which fails the
 service's transaction with it) is logged and never replaces the service's answer.
 """
@@ -47,6 +53,7 @@ class Trail:
     merchant: Any
     target: Any
     arguments: dict
+    customer_id: str | None = None
     recorded: bool = False
 
     def succeeded(self, subject: Any = None, *, detail: str = "", metadata: dict | None = None):
@@ -55,6 +62,8 @@ class Trail:
         if subject is not None and not detail:
             detail, summary = subject.audit_summary()
             metadata = {**summary, **(metadata or {})}
+        if self.customer_id is None and metadata:
+            self.customer_id = metadata.get("customerId")
         if subject is not None and isinstance(self.target, tuple) and not self.target[1]:
             self.target = subject  # made by this call: now it has an id
         self._record(AuditEntry.Outcome.SUCCEEDED, detail, metadata or {})
@@ -87,6 +96,7 @@ class Trail:
                 outcome=outcome,
                 detail=detail,
                 metadata=metadata,
+                customer_id=self.customer_id,
             )
         except DatabaseError:
             raise
@@ -110,10 +120,12 @@ def audit_trail(
     merchant=None,
     target: Any = None,
     arguments: dict | None = None,
+    customer_id: str | None = None,
 ) -> Iterator[Trail]:
     """Record one service call (see the module docstring). `merchant=None` records a
-    platform-wide action (the blacklist)."""
-    trail = Trail(action, actor, merchant, target, arguments or {})
+    platform-wide action (the blacklist); `customer_id` is the customer it concerns,
+    when the call knows it."""
+    trail = Trail(action, actor, merchant, target, arguments or {}, customer_id)
     try:
         yield trail
     except Exception as error:

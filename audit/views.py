@@ -1,5 +1,6 @@
 """The merchant's activity log in the dashboard (merchant admins): every money and
-customer action, who did it, from where, and whether it was refused."""
+customer action, who did it, from where, and whether it was refused, each entry told
+as a sentence (audit.sentences)."""
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -12,19 +13,16 @@ from core.paging import page_or_refusal, pager
 
 from .models import AuditEntry
 from .selectors import list_activity
+from .sentences import describe
 
 PAGE_SIZE = 50
-# Actions that belong to a merchant (role and staff changes are platform matters).
-MERCHANT_ACTIONS = [
-    (value, label)
-    for value, label in AuditEntry.Action.choices
-    if not value.startswith(("user.", "blacklist."))
-]
 
 
 class ActivityFilterForm(forms.Form):
+    # Every action: a merchant's trail also holds blacklistings (from its chargebacks)
+    # and the role changes of its own members.
     action = forms.ChoiceField(
-        choices=[("", "All actions"), *MERCHANT_ACTIONS], required=False, label="Action"
+        choices=[("", "All actions"), *AuditEntry.Action.choices], required=False, label="Action"
     )
     target = forms.CharField(required=False, max_length=255, label="Payment, customer or key id")
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -49,7 +47,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "activity",
         "form": form,
-        "entries": page.items,
+        "entries": [describe(entry) for entry in page.items],
         "error": error,
         "pager": pager(reverse("audit:activity"), page, filters=filters, after=after),
         "filtered": any(filters.values()),

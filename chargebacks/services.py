@@ -11,6 +11,7 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidRequest, ValidationFailed, found_or_not_found
 from customers import services as customer_services
 from merchants.models import Merchant
+from payments import rollup
 from payments import selectors as payment_selectors
 from payments.models import Payment, Transaction
 
@@ -119,6 +120,7 @@ def record_chargeback(
                     actor=actor,
                     chargeback=chargeback,
                 )
+            rollup.record(payment, payment.transactions.get(type=Transaction.Type.CHARGEBACK))
             trail.succeeded(chargeback)
     return payment_selectors.get_payment(merchant=merchant, payment_id=payment.id)
 

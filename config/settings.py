@@ -221,3 +221,10 @@ LOGGING = build_logging(
     json=wants_json(env.str("LOG_FORMAT", default=""), debug=DEBUG),
     level=env.str("LOG_LEVEL", default="INFO"),
 )
+# Django's own "django" logger would print each line twice beside the root's; a 4xx is
+# one line without the traceback Django attaches to it (config/log_filters.py).
+LOGGING.setdefault("filters", {})["client_errors_without_traceback"] = {
+    "()": "config.log_filters.ClientErrorsWithoutTraceback"
+}
+LOGGING.setdefault("loggers", {})["django"] = {"handlers": [], "level": "INFO", "propagate": True}
+LOGGING["loggers"].setdefault("django.request", {})["filters"] = ["client_errors_without_traceback"]

@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from . import health
 from .api import api
@@ -9,6 +11,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    # Pages that link no icon of their own (the admin, the API docs): browsers ask here.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg")), name="favicon"),
     path("api/v1/", api.urls),
     path("", include("merchants.urls")),
     path("", include("payments.urls")),

@@ -103,6 +103,7 @@ class Customer(models.Model):
             f"restrictMit={self.restrict_mit}, reason '{self.restrict_reason}'",
             {
                 "customerId": self.id,
+                "email": self.email,
                 "restrictCit": self.restrict_cit,
                 "restrictMit": self.restrict_mit,
                 "restrictReason": self.restrict_reason,
@@ -183,5 +184,5 @@ class BlacklistEntry(models.Model):
         removed = f", removed: {self.removal_reason}" if self.removed_at else ""
         return (
             f"{self.email} ({self.source}): {self.reason}{removed}",
-            {"entryId": self.pk, "email": self.email, "source": self.source},
+            {"entryId": self.pk, "email": self.email, "source": self.source, "reason": self.reason},
         )

@@ -255,6 +255,7 @@ def update_restrictions(
         merchant=merchant,
         target=("customer", customer_id),
         arguments=arguments,
+        customer_id=customer_id,
     ) as trail:
         restrictions = clean_restrictions(**arguments)
         with transaction.atomic():
@@ -288,6 +289,7 @@ def add_to_blacklist(
         merchant=chargeback.merchant if chargeback is not None else None,
         target=("blacklistentry", None),
         arguments={"email": email, "reason": reason},
+        customer_id=chargeback.payment.customer_id if chargeback is not None else None,
     ) as trail:
         email = normalize_email(clean_email(email))
         reason = _clean_text(reason, param="reason", label="Reason", max_length=MAX_REASON_LENGTH)

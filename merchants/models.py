@@ -133,7 +133,7 @@ class ApiKey(models.Model):
         state = "active" if self.is_active else "revoked"
         return (
             f"{self.mode} key {self.prefix}… '{self.name}': {state}",
-            {"keyId": self.id, "prefix": self.prefix, "mode": self.mode},
+            {"keyId": self.id, "prefix": self.prefix, "mode": self.mode, "name": self.name},
         )
 
 

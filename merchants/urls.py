@@ -7,4 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/new/", views.api_key_create, name="api_key_create"),
+    path("api-keys/<str:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

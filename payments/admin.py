@@ -7,7 +7,7 @@ from django.contrib import admin
 
 from core.admin import AuditTrailLinkMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 
-from .models import Payment, Transaction
+from .models import DailyTotals, Payment, Transaction
 
 PAYMENT_MONEY_FIELDS = [
     "id",
@@ -170,3 +170,19 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="By")
     def actor(self, obj: Transaction) -> str:
         return obj.actor_label
+
+
+@admin.register(DailyTotals)
+class DailyTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The overview's counters, read-only: kept by payments.rollup, recomputed with
+    `manage.py rebuild_daily_totals`."""
+
+    list_display = ["day", "merchant", "currency", *DailyTotals.COUNTERS]
+    list_filter = ["currency", "merchant", "day"]
+    search_fields = ["=currency", "merchant__name"]
+    search_help_text = "Currency (exact) or merchant"
+    date_hierarchy = "day"
+    list_select_related = ["merchant"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in DailyTotals._meta.fields]

@@ -1,114 +1,90 @@
-"""Reads for the dashboard's overview: refunds and chargebacks per day and currency.
+"""Reads for the dashboard's overview: per currency and day, the payments made that day
+and what became of them (captured volume, success, refunds, disputes).
 
-Each function is one aggregate query (GROUP BY day, currency), scoped to the merchant;
-days without activity are filled with zeros here, not in SQL.
+One query on the daily totals (payments.rollup keeps them), whatever the number of
+payments: a row per day and currency of the range. Days without payments are filled
+with zeros here, not in SQL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from merchants.models import Merchant
 
-from .models import Payment, Transaction
+from .models import DailyTotals
 
 DEFAULT_DAYS = 30
+RANGES = (7, 30, 90)
+MAX_DAYS = 366
 
 
 @dataclass(frozen=True)
-class DayTotal:
-    day: date
-    count: int
-    amount: int  # minor units of the series' currency
+class DayTotals:
+    """One day's payments in one currency (or a range's, summed); amounts in its minor
+    units."""
+
+    day: date | None
+    payments: int = 0
+    succeeded: int = 0
+    captured_amount: int = 0
+    refunds: int = 0
+    refunded_amount: int = 0
+    chargebacks: int = 0
+    chargeback_amount: int = 0
+
+    @property
+    def failed(self) -> int:
+        return self.payments - self.succeeded
+
+    @property
+    def success_rate(self) -> Decimal | None:
+        """Succeeded authorizations in percent of those attempted (None: no payment)."""
+        if not self.payments:
+            return None
+        return (Decimal(self.succeeded * 100) / self.payments).quantize(Decimal("0.1"))
 
 
 @dataclass
-class CurrencySeries:
-    """One currency's daily totals over the window, oldest day first."""
+class CurrencyOverview:
+    """One currency over the range: its days, oldest first, and their sum."""
 
     currency: str
-    days: list[DayTotal] = field(default_factory=list)
+    days: list[DayTotals] = field(default_factory=list)
 
     @property
-    def count(self) -> int:
-        return sum(d.count for d in self.days)
-
-    @property
-    def amount(self) -> int:
-        return sum(d.amount for d in self.days)
+    def total(self) -> DayTotals:
+        counters = DailyTotals.COUNTERS
+        return DayTotals(
+            None, **{name: sum(getattr(d, name) for d in self.days) for name in counters}
+        )
 
 
 def window(*, days: int = DEFAULT_DAYS, today: date | None = None) -> tuple[date, date]:
-    """The first and last day (inclusive, in the current time zone) of the window."""
+    """The first and last day (inclusive, in the current time zone) of the last `days`."""
     today = today or timezone.localdate()
     return today - timedelta(days=days - 1), today
 
 
-def _since(first_day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(first_day, time.min))
-
-
-def _series(rows, *, first_day: date, last_day: date) -> list[CurrencySeries]:
-    by_currency: dict[str, dict[date, DayTotal]] = {}
-    for row in rows:
-        by_currency.setdefault(row["currency"], {})[row["day"]] = DayTotal(
-            day=row["day"], count=row["count"], amount=row["amount"] or 0
-        )
+def overview(*, merchant: Merchant, first_day: date, last_day: date) -> list[CurrencyOverview]:
+    """Each currency the merchant took payments in between the two days (inclusive),
+    its main currency first: the most payments, then the most volume; then by code."""
+    rows = DailyTotals.objects.for_merchant(merchant).filter(day__range=(first_day, last_day))
+    by_currency: dict[str, dict[date, DayTotals]] = {}
+    for row in rows.values("day", "currency", *DailyTotals.COUNTERS):
+        currency = row.pop("currency")
+        by_currency.setdefault(currency, {})[row["day"]] = DayTotals(**row)
     span = (last_day - first_day).days + 1
-    result = []
-    for currency in sorted(by_currency):
-        totals = by_currency[currency]
-        result.append(
-            CurrencySeries(
-                currency=currency,
-                days=[
-                    totals.get(day, DayTotal(day=day, count=0, amount=0))
-                    for day in (first_day + timedelta(days=i) for i in range(span))
-                ],
-            )
+    every_day = [first_day + timedelta(days=i) for i in range(span)]
+    result = [
+        CurrencyOverview(
+            currency=currency, days=[totals.get(day, DayTotals(day=day)) for day in every_day]
         )
-    return result
-
-
-def refunds_by_day(
-    *, merchant: Merchant, days: int = DEFAULT_DAYS, today: date | None = None
-) -> list[CurrencySeries]:
-    """Refunds created per day (pending or succeeded; failed ones returned nothing)."""
-    first_day, last_day = window(days=days, today=today)
-    rows = (
-        Transaction.objects.for_merchant(merchant)
-        .filter(type=Transaction.Type.REFUND, created_at__gte=_since(first_day))
-        .exclude(status=Transaction.Status.FAILED)
-        .annotate(day=TruncDate("created_at"))
-        .values("day", "payment__currency")
-        .annotate(count=Count("id"), amount=Sum("amount"))
-        .order_by()
-    )
-    rows = [
-        {**row, "currency": row["payment__currency"]}
-        for row in rows
-        if first_day <= row["day"] <= last_day
+        for currency, totals in by_currency.items()
     ]
-    return _series(rows, first_day=first_day, last_day=last_day)
-
-
-def chargebacks_by_day(
-    *, merchant: Merchant, days: int = DEFAULT_DAYS, today: date | None = None
-) -> list[CurrencySeries]:
-    """Chargebacks recorded per day, with the charged-back payments' amounts."""
-    first_day, last_day = window(days=days, today=today)
-    rows = (
-        Payment.objects.for_merchant(merchant)
-        .filter(is_chargebacked=True, chargeback_recorded_at__gte=_since(first_day))
-        .annotate(day=TruncDate("chargeback_recorded_at"))
-        .values("day", "currency")
-        .annotate(count=Count("id"), amount=Sum("amount"))
-        .order_by()
-    )
-    rows = [row for row in rows if first_day <= row["day"] <= last_day]
-    return _series(rows, first_day=first_day, last_day=last_day)
+    result.sort(key=lambda c: (-c.total.payments, -c.total.captured_amount, c.currency))
+    return result

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import rollup
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import RELEASED, UNANSWERED, Payment, Transaction
 
@@ -103,6 +104,7 @@ def _finish(
                 payment.amount_reversal_pending -= txn.amount
                 changed_payment_fields.append("amount_reversal_pending")
         else:
+            rollup.record(payment, txn, undone=True)
             txn.status = Transaction.Status.FAILED
             txn.failure_reason = failure_reason
             if txn.is_reversal:

@@ -1,10 +1,14 @@
+from datetime import date
+
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 
 from core import money
 from core.forms import TokenForm
 from core.lists import CreatedBetweenForm
 
+from . import dashboard_selectors
 from .models import MAX_NOTE_LENGTH, MAX_ORDER_ID_LENGTH, DisplayStatus, Payment, Transaction
 from .selectors import AMOUNT_NEEDS_CURRENCY
 
@@ -214,3 +218,51 @@ class CaptureForm(TokenForm):
             return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
         except money.MoneyError as error:
             raise forms.ValidationError(str(error)) from None
+
+
+class OverviewRangeForm(forms.Form):
+    """The overview's range: ?days=7|30|90, or ?from=YYYY-MM-DD&to=YYYY-MM-DD (both
+    inclusive, at most MAX_DAYS, not in the future). `window()` is the range asked,
+    or the last 30 days when it is not valid (the errors say why)."""
+
+    days = forms.TypedChoiceField(
+        label="Range",
+        choices=[(n, f"Last {n} days") for n in dashboard_selectors.RANGES]
+        + [("", "Custom dates")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial=dashboard_selectors.DEFAULT_DAYS,
+    )
+
+    def __init__(self, *args, today: date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        # "from" is a Python keyword: these two are added by name.
+        date_input = forms.DateInput(attrs={"type": "date", "max": self.today.isoformat()})
+        self.fields["from"] = forms.DateField(label="From", required=False, widget=date_input)
+        self.fields["to"] = forms.DateField(label="To", required=False, widget=date_input)
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("from"), cleaned.get("to")
+        if first is None and last is None:
+            return cleaned
+        if first is None or last is None:
+            raise forms.ValidationError("Give both dates of the range, or choose a preset.")
+        if first > last:
+            raise forms.ValidationError("The range starts after it ends.")
+        if last > self.today:
+            self.add_error("to", "The range cannot end in the future.")
+        elif (last - first).days + 1 > dashboard_selectors.MAX_DAYS:
+            raise forms.ValidationError(f"Choose at most {dashboard_selectors.MAX_DAYS} days.")
+        return cleaned
+
+    def window(self) -> tuple[date, date]:
+        """(first day, last day) of the range asked, inclusive."""
+        if self.is_bound and self.is_valid():
+            if self.cleaned_data.get("from"):
+                return self.cleaned_data["from"], self.cleaned_data["to"]
+            if self.cleaned_data.get("days"):
+                return dashboard_selectors.window(days=self.cleaned_data["days"], today=self.today)
+        return dashboard_selectors.window(days=dashboard_selectors.DEFAULT_DAYS, today=self.today)

@@ -265,11 +265,13 @@ class Payment(models.Model):
             f"captured {fmt(self.amount_captured)}, reversed {fmt(self.amount_reversed)}",
             {
                 "paymentId": self.id,
+                "customerId": self.customer_id,
                 "amount": self.amount,
                 "currency": self.currency,
                 "status": self.status,
                 "initiator": self.initiator,
                 "amountCaptured": self.amount_captured,
+                "capturePending": self.capture_pending,
                 "amountReversed": self.amount_reversed,
                 "isChargebacked": self.is_chargebacked,
             },
@@ -367,6 +369,7 @@ class Transaction(RecordedBy):
             f"{external}: {self.status}",
             {
                 "paymentId": payment.id,
+                "customerId": payment.customer_id,
                 "transactionId": self.id,
                 "type": self.type,
                 "amount": self.amount,
@@ -378,3 +381,54 @@ class Transaction(RecordedBy):
                 "amountReversed": payment.amount_reversed,
             },
         )
+
+
+class DailyTotals(models.Model):
+    """The overview's numbers for one merchant, day and currency, kept by the services in
+    the transaction of the change they count (payments.rollup), so the overview reads a
+    few rows instead of scanning payments.
+
+    The day is the payment's creation day (in the current time zone, UTC): its later
+    capture, refunds and chargeback count on the day it was made, so a day's bar and the
+    payments list filtered to that day show the same payments. Amounts are minor units
+    of `currency`. `payments` counts authorizations attempted (a refused payment creates
+    nothing); `captured_amount`, `refunds` and `refunded_amount` count what was asked and
+    not declined (pending included, as the payment's own amounts do).
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    payments = models.BigIntegerField(default=0)
+    succeeded = models.BigIntegerField(default=0)
+    captured_amount = models.BigIntegerField(default=0)
+    refunds = models.BigIntegerField(default=0)
+    refunded_amount = models.BigIntegerField(default=0)
+    chargebacks = models.BigIntegerField(default=0)
+    chargeback_amount = models.BigIntegerField(default=0)
+
+    COUNTERS = (
+        "payments",
+        "succeeded",
+        "captured_amount",
+        "refunds",
+        "refunded_amount",
+        "chargebacks",
+        "chargeback_amount",
+    )
+
+    objects = MerchantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "daily totals"
+        verbose_name_plural = "daily totals"
+        ordering = ["merchant", "-day", "currency"]
+        constraints = [
+            # Also the index of the overview's one query (merchant, day range).
+            models.UniqueConstraint(
+                fields=["merchant", "day", "currency"], name="daily_totals_one_row_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.day} {self.currency}"

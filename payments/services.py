@@ -23,7 +23,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from merchants.models import Merchant
 
-from . import delivery, tasks
+from . import delivery, rollup, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import (
     MAX_METADATA_KEY_LENGTH,
@@ -146,6 +146,7 @@ def create_payment(
         merchant=merchant,
         target=("payment", None),
         arguments={"amount": amount, "currency": currency, "initiator": initiator},
+        customer_id=customer_id,
     ) as trail:
         amount = validate_amount(amount)
         currency = validate_currency(currency)
@@ -241,6 +242,7 @@ def create_payment(
                 )
             Transaction.objects.bulk_create(ledger)
             trail.succeeded(payment)
+            rollup.record(payment)
     return payment
 
 
@@ -298,6 +300,7 @@ def capture_payment(
                 order_id=payment.order_id,
                 **actor.as_fields(),
             )
+            rollup.record(payment, capture)
         try:
             delivery.send_pending_transaction(transaction_id=capture.id)
         except GatewayTransientError:
@@ -419,6 +422,7 @@ def reverse_payment(
                 **actor.as_fields(),
             )
             trail.succeeded(reversal)
+            rollup.record(payment, reversal)
             if not is_external:
                 tasks.enqueue_send(reversal.id)
     return reversal

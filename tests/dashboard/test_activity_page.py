@@ -4,11 +4,13 @@ import pytest
 from django.urls import reverse
 
 from audit import views as audit_views
+from audit.models import AuditEntry
+from chargebacks.services import record_chargeback
 from core.actors import Actor
 from core.errors import ValidationFailed
 from payments import services
 from tests.dashboard.conftest import HTMX
-from tests.factories import PaymentFactory, UserFactory
+from tests.factories import CustomerFactory, PaymentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = reverse("audit:activity")
@@ -31,10 +33,14 @@ def test_merchant_admin_sees_who_refunded_and_what_was_refused(merchant_admin_cl
     response = merchant_admin_client.get(URL)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "agent@acme.test" in html
-    assert "Payment refunded" in html
-    assert "Refused" in html and "exceeds the amount available" in html
-    assert reverse("payments:detail", args=[refunded.id]) in html
+    rows = html.split("<tbody>")[1]
+    assert "agent@acme.test requested a refund of $5.00 of" in rows
+    assert "(requested by customer), pending at the gateway" in rows
+    assert ">Requested</span>" in rows and ">Succeeded<" not in rows
+    assert "agent@acme.test tried to refund" in rows
+    assert "Refused" in rows and "exceeds the amount available" in rows
+    assert reverse("payments:detail", args=[refunded.id]) in rows
+    assert "minor units" not in html and "{" not in rows
     assert f'href="{URL}"' in html  # the nav shows the page
 
 
@@ -74,7 +80,7 @@ def test_filters_by_target_and_action_in_place(merchant_admin_client, merchant, 
     assert refunded.id in html and other.id not in html
     html = merchant_admin_client.get(URL, {"action": "payment.create"}).content.decode()
     rows = html.split("<tbody>")[1]
-    assert "Payment created" in rows and "Payment refunded" not in rows
+    assert "The system charged $25.00 as" in rows and "refund" not in rows
 
 
 def test_pages_older_entries_with_a_cursor(merchant_admin_client, merchant, monkeypatch):
@@ -102,3 +108,54 @@ def test_the_payment_page_links_to_its_activity_for_merchant_admins(
     assert link in client.get(page).content.decode()
     client.force_login(agent)
     assert link not in client.get(page).content.decode()
+
+
+def test_every_action_has_a_filter_entry(merchant_admin_client):
+    html = merchant_admin_client.get(URL).content.decode()
+    for value, label in AuditEntry.Action.choices:
+        assert f'<option value="{value}">{label}</option>' in html
+
+
+def test_filtering_by_a_customer_finds_everything_done_to_them_blacklisting_included(
+    merchant_admin_client, merchant, agent
+):
+    jane = CustomerFactory(merchant=merchant, email="jane@example.test")
+    payment = PaymentFactory(merchant=merchant, customer=jane, amount=2500)
+    services.reverse_payment(
+        merchant=merchant, payment_id=payment.id, actor=Actor(user=agent), amount=500
+    )
+    record_chargeback(
+        merchant=merchant,
+        payment_id=payment.id,
+        actor=Actor(user=agent),
+        blacklist_customer=True,
+        customer_restrictions={"restrict_cit": True},
+    )
+    someone_else = PaymentFactory(merchant=merchant, amount=999)
+
+    response = merchant_admin_client.get(URL, {"target": f" {jane.id} "}, headers=HTMX)
+    said = [s.text for s in response.context["entries"]]
+    assert said == [
+        "agent@acme.test recorded a chargeback of $25.00 on "
+        f"{payment.id}, blacklisted the customer's email and restricted customer-initiated "
+        "payments",
+        "agent@acme.test blacklisted jane@example.test at every merchant after a chargeback "
+        f"(reason: Chargeback on payment {payment.id})",
+        "agent@acme.test set the payment restrictions of jane@example.test: customer-initiated "
+        "payments restricted and recurring payments allowed",
+        f"agent@acme.test requested a refund of $5.00 of {payment.id} (requested by customer), "
+        "pending at the gateway",
+        f"The system charged $25.00 as {payment.id}",
+    ]
+    assert someone_else.id not in response.content.decode()
+    blacklisted = merchant_admin_client.get(URL, {"target": jane.id, "action": "blacklist.add"})
+    assert [s.entry.action for s in blacklisted.context["entries"]] == ["blacklist.add"]
+
+
+def test_a_customer_filter_never_reaches_another_merchants_entries(
+    merchant_admin_client, other_merchant
+):
+    foreign = CustomerFactory(merchant=other_merchant)
+    PaymentFactory(merchant=other_merchant, customer=foreign)
+    response = merchant_admin_client.get(URL, {"target": foreign.id})
+    assert response.context["entries"] == []

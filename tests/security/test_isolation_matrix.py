@@ -123,6 +123,20 @@ EXPECTED: dict[str, Page | Api] = {
     "home": Page(get=(302, 302, 302), post=(302, 302, 302)),
     "login": Page(get=(302, 302, 302), post=(302, 302, 302), public=(200, 200)),
     "logout": Page(get=(405, 405, 405), post=(302, 302, 302), public=(405, 302)),
+    "favicon": Page(get=(302, 302, 302), post=(302, 302, 302), public=(302, 302)),
+    "api_keys": Page(get=(403, 200, 403), post=(403, 405, 403)),
+    "api_key_create": Page(
+        get=(403, 200, 403),
+        post=(403, 200, 403),  # the secret, shown in the answer itself (never a redirect)
+        data=lambda w: {"token": _token(), "name": "checkout", "mode": "test"},
+        acts=True,
+    ),
+    "api_key_revoke": Page(
+        get=(403, 200, 403),
+        post=(403, 302, 403),
+        data=lambda w: {"token": _token()},
+        acts=True,
+    ),
     # --- dashboard: payments ---
     "payments:list": Page(get=(200, 200, 403), post=(200, 200, 403)),
     "payments:detail": Page(get=(200, 200, 403), post=(200, 200, 403)),
