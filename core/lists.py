@@ -38,7 +38,11 @@ class ActiveFilter:
 
 class ListFilterForm(forms.Form):
     """Subclasses declare their filter fields and map them to the selector's keyword
-    arguments in `filters()`. `after` (older) and `before` (newer) are the cursor."""
+    arguments in `filters()`. `after` (older) and `before` (newer) are the cursor.
+    `views` name fields that choose which list is shown rather than narrow it (the
+    blacklist's removed entries): kept on every link, never called a filter."""
+
+    views: tuple[str, ...] = ()
 
     after = forms.CharField(label="Page", required=False, max_length=40)
     before = forms.CharField(label="Page", required=False, max_length=40)
@@ -100,7 +104,7 @@ class ListFilterForm(forms.Form):
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.query())
+        return any(name not in self.views for name in self.query())
 
     def active_filters(self) -> list[ActiveFilter]:
         """Each filter in use, in words, with the link that drops it (an empty result
@@ -114,7 +118,7 @@ class ListFilterForm(forms.Form):
                 without_url=self.link(**self.query(without=name)),
             )
             for name in self.query()
-            if self.cleaned_data.get(name) not in (None, "")
+            if name not in self.views and self.cleaned_data.get(name) not in (None, "")
         ]
 
     def describe(self, name: str, value) -> str:

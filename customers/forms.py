@@ -62,6 +62,7 @@ class BlacklistSearchForm(ListFilterForm):
     after = forms.IntegerField(label="Page", required=False, min_value=1)
     before = forms.IntegerField(label="Page", required=False, min_value=1)
     q = forms.CharField(label="Search", required=False, max_length=MAX_EMAIL_LENGTH)
+    views = ("state",)
     state = forms.ChoiceField(
         label="Show",
         choices=[("", "Blacklisted"), ("removed", "Removed (history)")],

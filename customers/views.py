@@ -121,12 +121,17 @@ def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpRespons
 def _blacklist_context(request: HttpRequest, add_form=None) -> dict:
     form = BlacklistSearchForm(request.GET, url=reverse("customers:blacklist"))
     page, error = form.page(selectors.blacklist_page, limit=PAGE_SIZE)
+    removed = form.cleaned_data.get("state") == "removed"
     return {
         "nav": "blacklist",
         "form": form,
         "page": page,
         "error": error,
         "pager": form.pager(page),
+        "removed": removed,
+        "nouns": ("removed entry", "removed entries")
+        if removed
+        else ("blacklisted email", "blacklisted emails"),
         "add_form": add_form or BlacklistAddForm(),
     }
 

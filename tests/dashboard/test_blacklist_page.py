@@ -30,7 +30,10 @@ def test_page_lists_active_entries_and_removed_ones_as_history(platform_client):
     history = platform_client.get(PAGE, {"state": "removed"}).content.decode()
     assert "old@example.test" in history and "customer proved identity" in history
     assert "fraud@example.test" not in history
-    assert "<strong>1</strong> removed entry" in history
+    assert "<strong>1</strong> removed entry<" in history  # a list of its own, not a filter
+    search = platform_client.get(PAGE, {"state": "removed", "q": "nobody"}).content.decode()
+    assert "No removed entries match search “nobody”." in search
+    assert 'href="/blacklist/?state=removed"' in search  # dropping the search keeps the list
 
 
 def test_search(platform_client):
