@@ -152,14 +152,26 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that is down or hung must not hold a web request: connecting, reading and
+# publishing give up after CELERY_BROKER_TIMEOUT_SECONDS (env), without retrying the
+# publish (what could not be queued stays pending, and the sweeper sends it).
+_broker_timeout = env.float("CELERY_BROKER_TIMEOUT_SECONDS", default=2.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = _broker_timeout
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": _broker_timeout,
+    "socket_connect_timeout": _broker_timeout,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_TIMEZONE = "UTC"
 # The worker logs through LOGGING below (JSON lines, request ids), not its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# How often beat runs the sweeper (tests with real processes shorten it).
+RESEND_STALE_EVERY_SECONDS = env.float("RESEND_STALE_EVERY_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "resend-stale-reversals": {
         "task": "payments.tasks.resend_stale_reversals",
-        "schedule": 60.0,
+        "schedule": RESEND_STALE_EVERY_SECONDS,
     },
     "resolve-unanswered-authorizations": {
         "task": "payments.tasks.resolve_unanswered_authorizations",

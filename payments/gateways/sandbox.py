@@ -9,12 +9,26 @@ authorized amount):
 | 667    | authorizes and captures, but refunds and voids of it are declined          |
 | 503    | answers 503 to the first two calls with one idempotency key, then succeeds |
 | 408    | times out on every call (after SANDBOX_GATEWAY_TIMEOUT_MS)                 |
+| 504    | captures, refunds, voids: performs the operation, then times out (only the |
+|        | first call with a key; a retry answers the result, performing nothing)     |
+| 701    | captures, refunds, voids: the first call with a key waits PAUSE_SECONDS    |
+|        | before it reaches the sandbox (nothing recorded yet), then goes on         |
+| 702    | captures, refunds, voids: the first call with a key performs the           |
+|        | operation, then waits PAUSE_SECONDS before answering                       |
 
 Every other amount succeeds after SANDBOX_GATEWAY_LATENCY_MS.
 
-The sandbox records every call it receives in a ledger (in this process's memory,
-or in Redis when SANDBOX_GATEWAY_LEDGER is a redis:// URL so that a Celery worker
-and the tests share it). Tests count calls there.
+Like a real gateway, the sandbox honours idempotency keys: the first successful call
+with an (operation, key) performs the operation (an *effect*); a later call with the
+same key answers the same result and performs nothing. 504, 701 and 702 exist for
+fault-injection tests (tests/reliability): 504 is "the gateway refunded, but our
+request timed out"; 701 and 702 give a test time to kill the process that is sending,
+before the gateway got the call or after it performed it but before we saved the
+answer. Authorizations of these amounts behave like any other amount.
+
+The sandbox records every call it receives, and every effect, in a ledger (in this
+process's memory, or in Redis when SANDBOX_GATEWAY_LEDGER is a redis:// URL so that a
+Celery worker and the tests share it). Tests count calls and effects there.
 """
 
 from __future__ import annotations
@@ -40,6 +54,10 @@ DECLINE_AMOUNT = 666
 REVERSAL_DECLINE_AMOUNT = 667
 TRANSIENT_AMOUNT = 503
 TIMEOUT_AMOUNT = 408
+PERFORM_THEN_TIMEOUT_AMOUNT = 504
+PAUSE_BEFORE_CALL_AMOUNT = 701
+PAUSE_AFTER_EFFECT_AMOUNT = 702
+PAUSE_SECONDS = 30.0
 TRANSIENT_FAILURES_BEFORE_SUCCESS = 2
 
 
@@ -49,7 +67,22 @@ class CallLedger(Protocol):
 
     def calls(self) -> list[dict]: ...
 
+    def perform(self, call: dict) -> bool:
+        """Record the effect of a call unless its (operation, key) already had one;
+        answer whether this call performed it."""
+
+    def effects(self) -> list[dict]: ...
+
+    def mark_once(self, mark: str) -> bool:
+        """Answer True the first time a mark is given, False ever after."""
+
+    def marks(self) -> set[str]: ...
+
     def clear(self) -> None: ...
+
+
+def _effect_key(call: dict) -> str:
+    return f"{call['op']}:{call['idempotency_key']}"
 
 
 class MemoryLedger:
@@ -57,6 +90,8 @@ class MemoryLedger:
         self._lock = threading.Lock()
         self._calls: list[dict] = []
         self._seen: Counter[tuple[str, str]] = Counter()
+        self._effects: dict[str, dict] = {}
+        self._marks: set[str] = set()
 
     def record(self, call: dict) -> int:
         with self._lock:
@@ -68,20 +103,55 @@ class MemoryLedger:
         with self._lock:
             return list(self._calls)
 
+    def perform(self, call: dict) -> bool:
+        with self._lock:
+            if _effect_key(call) in self._effects:
+                return False
+            self._effects[_effect_key(call)] = call
+            return True
+
+    def effects(self) -> list[dict]:
+        with self._lock:
+            return list(self._effects.values())
+
+    def mark_once(self, mark: str) -> bool:
+        with self._lock:
+            first = mark not in self._marks
+            self._marks.add(mark)
+            return first
+
+    def marks(self) -> set[str]:
+        with self._lock:
+            return set(self._marks)
+
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
             self._seen.clear()
+            self._effects.clear()
+            self._marks.clear()
 
 
 class RedisLedger:
     KEY = "sandbox-gateway:calls"
     SEEN = "sandbox-gateway:seen"
+    EFFECTS = "sandbox-gateway:effects"  # list: every effect, in order
+    PERFORMED = "sandbox-gateway:performed"  # hash: operation:key -> its effect
+    MARKS = "sandbox-gateway:marks"
+    # One atomic step, so two processes sending one key can never both perform it.
+    PERFORM_ONCE = """
+    if redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+        redis.call('rpush', KEYS[2], ARGV[2])
+        return 1
+    end
+    return 0
+    """
 
     def __init__(self, url: str) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self._perform_once = self._redis.register_script(self.PERFORM_ONCE)
 
     def record(self, call: dict) -> int:
         pipe = self._redis.pipeline()
@@ -92,8 +162,21 @@ class RedisLedger:
     def calls(self) -> list[dict]:
         return [json.loads(raw) for raw in self._redis.lrange(self.KEY, 0, -1)]
 
+    def perform(self, call: dict) -> bool:
+        keys = [self.PERFORMED, self.EFFECTS]
+        return bool(self._perform_once(keys=keys, args=[_effect_key(call), json.dumps(call)]))
+
+    def effects(self) -> list[dict]:
+        return [json.loads(raw) for raw in self._redis.lrange(self.EFFECTS, 0, -1)]
+
+    def mark_once(self, mark: str) -> bool:
+        return bool(self._redis.sadd(self.MARKS, mark))
+
+    def marks(self) -> set[str]:
+        return {raw.decode() for raw in self._redis.smembers(self.MARKS)}
+
     def clear(self) -> None:
-        self._redis.delete(self.KEY, self.SEEN)
+        self._redis.delete(self.KEY, self.SEEN, self.EFFECTS, self.PERFORMED, self.MARKS)
 
 
 def _reference(prefix: str, idempotency_key: str) -> str:
@@ -136,9 +219,15 @@ class SandboxGateway:
         )
 
     def _call(self, op: str, *, amount: int, idempotency_key: str, reference: str = "") -> None:
-        seen = self.ledger.record(
-            {"op": op, "amount": amount, "idempotency_key": idempotency_key, "ref": reference}
-        )
+        call = {"op": op, "amount": amount, "idempotency_key": idempotency_key, "ref": reference}
+        faulty = op != "authorize"
+        if (
+            faulty
+            and amount == PAUSE_BEFORE_CALL_AMOUNT
+            and self.ledger.mark_once(f"pause-before:{_effect_key(call)}")
+        ):
+            time.sleep(PAUSE_SECONDS)
+        seen = self.ledger.record(call)
         if amount == TIMEOUT_AMOUNT:
             time.sleep(self.timeout_ms / 1000)
             raise GatewayTimeout(f"sandbox: {op} timed out")
@@ -151,6 +240,13 @@ class SandboxGateway:
         ):
             reason = "card_declined" if op == "authorize" else f"{op}_declined"
             raise GatewayDeclined(reason)
+        performed = self.ledger.perform(call)
+        if faulty and performed and amount == PERFORM_THEN_TIMEOUT_AMOUNT:
+            time.sleep(self.timeout_ms / 1000)
+            raise GatewayTimeout(f"sandbox: {op} performed, but the answer timed out")
+        if faulty and performed and amount == PAUSE_AFTER_EFFECT_AMOUNT:
+            self.ledger.mark_once(f"pause-after:{_effect_key(call)}")
+            time.sleep(PAUSE_SECONDS)
 
     def authorize(
         self, *, amount: int, currency: str, capture: bool, idempotency_key: str
