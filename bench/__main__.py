@@ -73,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     from . import fill, report
 
     rows: list[Row] = []
+    loads: dict[str, float] = {}
     payments = args.payments
     try:
+        loads["fill"] = os.getloadavg()[0]
         try:
             rows += fill.ensure_data(
                 payments=args.payments,
@@ -93,20 +95,31 @@ def main(argv: list[str] | None = None) -> int:
         if "pages" in args.sections:
             from . import pages
 
+            loads["pages"] = os.getloadavg()[0]
+
             rows += _guarded("pages", lambda: pages.run(repeat=args.repeat, budget=args.budget))
         if "api" in args.sections:
             from . import api
+
+            loads["api"] = os.getloadavg()[0]
 
             rows += _guarded("api", lambda: api.run(log_dir=log_dir))
         if "e2e" in args.sections:
             from . import e2e
 
+            loads["e2e"] = os.getloadavg()[0]
+
             rows += _guarded("e2e", lambda: e2e.run(log_dir=log_dir))
     finally:
         stop_all()
+    loads["end"] = os.getloadavg()[0]
 
     text = report.render(
-        rows, payments=payments, sections=args.sections, seconds=time.perf_counter() - started
+        rows,
+        payments=payments,
+        sections=args.sections,
+        seconds=time.perf_counter() - started,
+        loads=loads,
     )
     print()
     print(text)

@@ -479,6 +479,7 @@ def run_parallel(jobs: list, worker, *, threads: int = 2) -> None:
         with connect() as conn:
             conn.execute("SET synchronous_commit = off")
             conn.execute("SET maintenance_work_mem = '1GB'")
+            conn.execute("SET work_mem = '256MB'")
             conn.execute("SET max_parallel_maintenance_workers = 0")
             while not errors:
                 try:

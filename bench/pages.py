@@ -248,6 +248,7 @@ def measure(client, page: Page, t: dict, *, repeat: int, budget: float, planned:
         return Row(SECTION, page.label, note=f"{NOT_BUILT}: {url} {problem}")
     with CaptureQueriesContext(connection) as queries:
         _get(client, page, url)
+    sql = len(queries.captured_queries)  # now: the next request resets the log
     _get(client, page, url)  # warm-up
     samples: list[float] = []
     deadline = time.perf_counter() + budget
@@ -263,7 +264,7 @@ def measure(client, page: Page, t: dict, *, repeat: int, budget: float, planned:
         page.label,
         p50=p50(samples),
         p95=percentile(samples, 95),
-        sql=len(queries.captured_queries),
+        sql=sql,
         note=note,
     )
 

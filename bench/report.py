@@ -97,7 +97,10 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def render(rows: list[Row], *, payments: int, sections: list[str], seconds: float) -> str:
+def render(
+    rows: list[Row], *, payments: int, sections: list[str], seconds: float, loads: dict
+) -> str:
+    load = ", ".join(f"{name} {value:.1f}" for name, value in loads.items())
     head = [
         f"# Bench: {payments:,} payments",
         "",
@@ -109,6 +112,9 @@ def render(rows: list[Row], *, payments: int, sections: list[str], seconds: floa
         "",
         *machine(),
         f"- sections run: {', '.join(sections)}; the run took {seconds / 60:.1f} min",
+        f"- load average (1 min) when each section started: {load} "
+        f"(on {os.cpu_count()} CPUs; anything above what the bench runs is other work "
+        "sharing the machine, which makes absolute numbers noisier than the ratios)",
         "",
     ]
-    return "\n".join(head) + table(rows) + "\n"
+    return "\n".join(head) + "\n" + table(rows) + "\n"
