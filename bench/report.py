@@ -108,7 +108,9 @@ def render(
         "signed in as the big merchant's admin (80% of the payments); API: gunicorn -w 2 "
         "and wrk on loopback, product against the floor (/work/shared/bench/floor_reverse.py); "
         "e2e: gunicorn + Redis + a real Celery worker. Times in ms; SQL/req counted "
-        "with CaptureQueriesContext on one request.",
+        "with CaptureQueriesContext on one request. wrk posts 1-unit external refunds to "
+        "distinct payments (each wrk thread walks its own slice: wrk has no per-connection "
+        "hook); the ratio product/floor is the figure to compare between machines.",
         "",
         *machine(),
         f"- sections run: {', '.join(sections)}; the run took {seconds / 60:.1f} min",
