@@ -5,7 +5,9 @@ Both servers run at once on free loopback ports (`gunicorn -w 2`): the product
 floor (/work/shared/bench/floor_reverse.py: the same SQL in a bare Django view). The
 same wrk load hits both: {"amount": 1, "isExternal": true} on distinct captured,
 un-refunded payments of the big merchant, written into the Lua script; each wrk thread
-walks its own slice of them, so no two requests in flight share a payment.
+walks its own slice of them, so no two requests in flight share a payment. The two
+servers take turns, 3 rounds of 4 s each per concurrency, so that a change of load from
+elsewhere on the machine does not fall on one of them only.
 
 Then 64 clients race to refund 1 unit each of ONE payment that has 40 units left, and
 one reverse request is timed in-process with the test client (its SQL counted).
@@ -42,7 +44,8 @@ from .common import (
 
 SECTION = "api"
 BODY = {"amount": 1, "isExternal": True}
-DURATION_S = 12
+ROUNDS = 3  # per server and concurrency, alternating product and floor
+ROUND_S = 4  # seconds per round: 12 s per server and concurrency
 SLICE = 5000  # payments per wrk run
 RACERS = 64
 RACE_LEFT = 40  # units left on the raced payment: 40 refunds succeed, 24 are refused
@@ -125,6 +128,66 @@ def wrk(port: int, ids: list[str], *, key: str, threads: int, conns: int, second
     result = json.loads(match.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
+
+
+def compare(servers: dict, slices: dict, *, key: str, threads: int, conns: int, tmp: Path):
+    """Product and floor in alternating rounds (product, floor, product, floor...), so
+    that load from elsewhere on the machine weighs on both alike; each round has its
+    own payments. Requests and time add up over the rounds; p50 is the median of the
+    rounds' p50s, p99 the highest round p99."""
+    rounds: dict[str, list[dict]] = {name: [] for name in servers}
+    since = datetime.now(UTC)
+    for i in range(ROUNDS):
+        for name, port in servers.items():
+            ids = slices[(name, conns)]
+            part = len(ids) // ROUNDS
+            mine = ids[i * part : (i + 1) * part]
+            r = wrk(port, mine, key=key, threads=threads, conns=conns, seconds=ROUND_S, tmp=tmp)
+            rounds[name].append(r)
+            # Requests still queued in gunicorn when wrk stopped are served now, not
+            # during the other server's round.
+            settle(mine, since)
+            log(f"  wrk -t{threads} -c{conns} round {i + 1}, {name}: {r['rps']:.0f} req/s")
+    total = {}
+    for name, results in rounds.items():
+        requests = sum(r["requests"] for r in results)
+        seconds = sum(r["duration_us"] for r in results) / 1e6
+        recorded, over = ledger_check(slices[(name, conns)], since)
+        errors = sum(r[k] for r in results for k in ("connect", "read", "write", "timeout"))
+        total[name] = {
+            "rps": requests / seconds,
+            "p50": p50([r["p50_us"] / 1000 for r in results]),
+            "p99": max(r["p99_us"] / 1000 for r in results),
+            "note": (
+                f"non-2xx {sum(r['status'] for r in results)}, socket errors {errors}; "
+                f"{requests} requests in {ROUNDS} rounds of {ROUND_S} s, "
+                f"{recorded} refunds in the ledger" + (f", {over} OVER-REVERSED" if over else "")
+            ),
+        }
+    rows = []
+    for name, t in total.items():
+        note = t["note"]
+        if name == "product" and "floor" in total:
+            floor = total["floor"]
+            note += (
+                f"; product/floor: {t['rps'] / floor['rps']:.2f}x req/s, "
+                f"{t['p50'] / max(floor['p50'], 0.001):.1f}x p50"
+            )
+        label = f"reverse, wrk -t{threads} -c{conns}, {name}"
+        rows.append(Row(SECTION, label, rps=t["rps"], p50=t["p50"], p99=t["p99"], note=note))
+    return rows
+
+
+def settle(ids: list[str], since: datetime, *, timeout: float = 15) -> None:
+    """Until no more refunds of these payments get recorded (two polls 0.3 s apart)."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        count = ledger_check(ids, since)[0]
+        if count == last:
+            return
+        last = count
+        time.sleep(0.3)
 
 
 def ledger_check(ids: list[str], since: datetime) -> tuple[int, int]:
@@ -277,54 +340,14 @@ def run(*, log_dir: Path) -> list[Row]:
             wrk(port, warm_ids, key=key, threads=2, conns=4, seconds=3, tmp=tmp)
             log(f"  warmed up {name}")
 
-        plan = [("product", 1, 1), ("floor", 1, 1), ("product", 2, 16), ("floor", 2, 16)]
-        results: dict[tuple[str, int], dict] = {}
-        for (name, threads, conns), run_ids in zip(plan, runs, strict=True):
-            label = f"reverse via wrk -t{threads} -c{conns}, {name}"
+        slices = dict(
+            zip([("product", 1), ("floor", 1), ("product", 16), ("floor", 16)], runs, strict=True)
+        )
+        for threads, conns in ((1, 1), (2, 16)):
             try:
-                since = datetime.now(UTC)
-                r = wrk(
-                    servers[name],
-                    run_ids,
-                    key=key,
-                    threads=threads,
-                    conns=conns,
-                    seconds=DURATION_S,
-                    tmp=tmp,
-                )
-                recorded, over = ledger_check(run_ids, since)
-                r["note"] = (
-                    f"non-2xx {r['status']}, socket errors "
-                    f"{r['connect'] + r['read'] + r['write'] + r['timeout']}; "
-                    f"{r['requests']} requests, {recorded} refunds in the ledger"
-                    + (f", {over} OVER-REVERSED" if over else "")
-                )
-                results[(name, conns)] = r
-                log(f"  {label}: {r['rps']:.0f} req/s, p50 {r['p50_us'] / 1000:.1f} ms")
+                rows += compare(servers, slices, key=key, threads=threads, conns=conns, tmp=tmp)
             except Exception as error:
-                rows.append(error_row(SECTION, label, error))
-        for conns in (1, 16):
-            for name in ("product", "floor"):
-                r = results.get((name, conns))
-                if r is None:
-                    continue
-                note = r["note"]
-                other = results.get(("floor", conns))
-                if name == "product" and other:
-                    note += (
-                        f"; product/floor: {r['rps'] / other['rps']:.2f}x req/s, "
-                        f"{r['p50_us'] / max(other['p50_us'], 1):.1f}x p50"
-                    )
-                rows.append(
-                    Row(
-                        SECTION,
-                        f"reverse, wrk -c{conns} ({'-t1' if conns == 1 else '-t2'}), {name}",
-                        rps=r["rps"],
-                        p50=r["p50_us"] / 1000,
-                        p99=r["p99_us"] / 1000,
-                        note=note,
-                    )
-                )
+                rows.append(error_row(SECTION, f"reverse via wrk -t{threads} -c{conns}", error))
 
         for (name, port), payment_id in zip(servers.items(), racers, strict=True):
             label = f"{RACERS} racing 1-unit refunds of one payment, {name}"

@@ -16,12 +16,13 @@ the oldest, g = N the newest, spread evenly over 18 months.
 
 from __future__ import annotations
 
+import json
 import queue
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from .common import (
@@ -375,14 +376,14 @@ def read_marker() -> dict | None:
             if not row[0]:
                 return None
             row = conn.execute(
-                f"SELECT payments, customers, audit, anchor, seconds FROM {MARKER_TABLE} "
-                "ORDER BY filled_at DESC LIMIT 1"
+                f"SELECT payments, anchor, seconds, filled_at, to_jsonb(m) -> 'detail' "
+                f"FROM {MARKER_TABLE} AS m ORDER BY filled_at DESC LIMIT 1"
             ).fetchone()
     except Exception:
         return None
     if row is None:
         return None
-    keys = ("payments", "customers", "audit", "anchor", "seconds")
+    keys = ("payments", "anchor", "seconds", "filled_at", "detail")
     return dict(zip(keys, row, strict=True))
 
 
@@ -699,24 +700,31 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in BIG_TABLES
         }
+        size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        size = size.fetchone()[0]
+        summary = ", ".join(f"{t} {c:,}" for t, c in counts.items())
+        log(f"fill done in {seconds:.0f} s ({seconds / 60:.1f} min); {summary}; database {size}")
+        note = f"{seconds:.0f} s ({seconds / 60:.1f} min); db {size}"
+        rows.append(Row("fill", "total fill time", note=note))
+        rows.append(Row("fill", "rows", note=summary))
+        # Written last: its presence says the whole fill is there.
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (payments bigint, customers bigint, "
-            "audit bigint, anchor timestamptz, seconds double precision, "
+            "audit bigint, anchor timestamptz, seconds double precision, detail jsonb, "
             "filled_at timestamptz DEFAULT now())"
         )
         conn.execute(
-            f"INSERT INTO {MARKER_TABLE} (payments, customers, audit, anchor, seconds) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            [payments, customers, audit, plan.anchor, seconds],
+            f"INSERT INTO {MARKER_TABLE} (payments, customers, audit, anchor, seconds, detail) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                payments,
+                customers,
+                audit,
+                plan.anchor,
+                seconds,
+                json.dumps([asdict(r) for r in rows]),
+            ],
         )
-        size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-        size = size.fetchone()[0]
-    summary = ", ".join(f"{t} {c:,}" for t, c in counts.items())
-    log(f"fill done in {seconds:.0f} s ({seconds / 60:.1f} min); {summary}; database {size}")
-    rows.append(
-        Row("fill", "total fill time", note=f"{seconds:.0f} s ({seconds / 60:.1f} min); db {size}")
-    )
-    rows.append(Row("fill", "rows", note=summary))
     return rows
 
 
@@ -729,9 +737,13 @@ def ensure_data(
         ensure_database()
         migrate()
         create_tenants()
-        filled = f"reused: filled in {marker['seconds']:.0f} s on an earlier run"
-        log(f"fill skipped: {marker['payments']:,} payments already there")
-        return [Row("fill", "data set", note=filled)]
+        when = f"{marker['filled_at']:%Y-%m-%d %H:%M} UTC"
+        log(f"fill skipped: {marker['payments']:,} payments already there (filled {when})")
+        rows = [Row("fill", "data set", note=f"reused (--skip-fill): filled {when}, as follows")]
+        earlier = [Row(**fields) for fields in marker["detail"] or []]
+        return rows + (
+            earlier or [Row("fill", "total fill time", note=f"{marker['seconds']:.0f} s")]
+        )
     if not allowed:
         found = f"{marker['payments']:,} payments" if marker else "no complete fill"
         raise RuntimeError(f"the bench data is not there ({found}); run with the fill section")
