@@ -1,0 +1,1 @@
+"""The bench: `python -m bench --help` (see bench/__main__.py)."""
