@@ -104,6 +104,11 @@ def format_major(minor: int, currency: str) -> str:
     return f"{minor_to_major(minor, currency):,.{places}f}"
 
 
+def has_symbol(currency: str) -> bool:
+    """Whether formatted amounts show a symbol ($5.00) rather than the code (KWD 1.500)."""
+    return currency in _SYMBOLS
+
+
 def format_minor(minor: int, currency: str) -> str:
     """For people: 500 USD -> '$5.00', 500 JPY -> '¥500', 1500 KWD -> 'KWD 1.500'."""
     number = format_major(abs(minor), currency)

@@ -254,6 +254,12 @@ class Payment(models.Model):
         return self.format_amount(self.amount)
 
     @property
+    def currency_needs_showing(self) -> bool:
+        """A list shows the code beside "$5.00" ($ is not only the dollar of the US),
+        never twice beside "KWD 1.500"."""
+        return money.has_symbol(self.currency)
+
+    @property
     def display_status_label(self) -> str:
         # A GeneratedField gets no get_FOO_display().
         return DisplayStatus(self.display_status).label

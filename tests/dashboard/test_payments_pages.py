@@ -276,3 +276,12 @@ def test_payment_page_query_count_does_not_grow_with_the_transactions(
         )
     with django_assert_max_num_queries(len(queries)):
         agent_client.get(detail_url(payment))
+
+
+def test_an_amount_never_shows_its_currency_twice(agent_client, merchant):
+    """ "KWD 150.000 KWD" was seen on the list: the code is shown once."""
+    PaymentFactory(merchant=merchant, amount=150000, currency="KWD")
+    PaymentFactory(merchant=merchant, amount=500, currency="USD")
+    html = agent_client.get(reverse("payments:list")).content.decode()
+    assert "KWD 150.000" in html and "KWD 150.000 <span" not in html
+    assert '$5.00 <span class="currency">USD</span>' in html
