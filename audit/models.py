@@ -94,6 +94,9 @@ class AuditEntry(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCEEDED)
     detail = models.TextField(blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The id of the request (or task) that did it, as in the logs: the way from an
+    # entry to every log line of the same work.
+    request_id = models.CharField(max_length=64, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
 
     objects = AuditEntryQuerySet.as_manager()

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import models
 
 from core.actors import Actor
-from core.request_context import current_ip
+from core.request_context import current_ip, current_request_id
 
 from .models import AuditEntry
 
@@ -148,5 +148,6 @@ def record(
         detail=redact(detail or "")[:MAX_DETAIL_LENGTH],
         metadata=metadata,
         source_ip=source_ip if source_ip is not None else current_ip(),
+        request_id=current_request_id() or "",
         **_actor_fields(actor),
     )

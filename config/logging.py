@@ -29,6 +29,8 @@ from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
+from core.request_context import current_request_id
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -155,11 +157,6 @@ def sane_request_id(value: str | None) -> str | None:
     if value and _SANE_REQUEST_ID.fullmatch(value):
         return value
     return None
-
-
-def current_request_id() -> str | None:
-    """The id of the request (or of the request that enqueued the task) being served."""
-    return structlog.contextvars.get_contextvars().get("request_id")
 
 
 class RequestIdMiddleware:

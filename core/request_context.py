@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+import structlog
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest
@@ -66,6 +67,12 @@ def client_ip(request: HttpRequest) -> str | None:
 def current_ip() -> str | None:
     context = _current.get()
     return context.ip if context else None
+
+
+def current_request_id() -> str | None:
+    """The id of the request (or of the request that enqueued the task) being served,
+    as config.logging binds it for every log line; None outside of one."""
+    return structlog.contextvars.get_contextvars().get("request_id")
 
 
 def current_request() -> HttpRequest | None:

@@ -108,3 +108,23 @@ def test_json_lines_redact_secrets_and_card_numbers(json_log):
     assert second["headers"] == {"Authorization": "[redacted]", "Accept": "json"}
     assert second["note"] == ["card [card …4444]"]
     assert "ValueError: declined card [card …0005] for sk_live_QQQQ…" in third["exception"]
+
+
+@pytest.mark.django_db
+def test_an_audit_entry_carries_the_request_id_of_the_work(client, merchant, api_key):
+    """SPEC 14: the request id follows a request into its audit entries, so an entry
+    leads to every log line of the same work."""
+    from audit.models import AuditEntry
+    from tests.factories import PaymentFactory
+
+    payment = PaymentFactory(merchant=merchant, amount=2500)
+    _key, secret = api_key
+    response = client.post(
+        f"/api/v1/payments/{payment.id}/reverse",
+        data='{"amount": 100, "isExternal": true}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {secret}", "X-Request-ID": "trace-audit-1"},
+    )
+    assert response.status_code == 200, response.content
+    entry = AuditEntry.objects.get(action="payment.refund_external")
+    assert entry.request_id == "trace-audit-1"
