@@ -116,7 +116,7 @@ def reverse_payment(request, payment_id: str, payload: schemas.ReverseIn | None 
     """
     merchant = api_merchant(request)
     payload = payload or schemas.ReverseIn()
-    services.reverse_payment(
+    reversal = services.reverse_payment(
         merchant=merchant,
         payment_id=payment_id,
         actor=api_actor(request),
@@ -128,4 +128,5 @@ def reverse_payment(request, payment_id: str, payload: schemas.ReverseIn | None 
         metadata=payload.metadata,
         currency=payload.currency,
     )
-    return _answer(merchant=merchant, payment_id=payment_id)
+    # Answered from the row the service locked and updated, not read again.
+    return selectors.with_ledger(reversal.payment)

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from core import money
 from core.errors import ValidationFailed, found_or_not_found
@@ -19,13 +19,22 @@ AMOUNT_NEEDS_CURRENCY = "An amount range needs a currency: choose one"
 MAX_CUSTOMERS_PER_SEARCH = 1000
 
 
-def _with_details(queryset):
-    return queryset.select_related("customer").prefetch_related(
-        Prefetch(
-            "transactions",
-            queryset=Transaction.objects.select_related("created_by", "created_by_api_key"),
-        )
+def _ledger() -> Prefetch:
+    return Prefetch(
+        "transactions",
+        queryset=Transaction.objects.select_related("created_by", "created_by_api_key"),
     )
+
+
+def _with_details(queryset):
+    return queryset.select_related("customer").prefetch_related(_ledger())
+
+
+def with_ledger(payment: Payment) -> Payment:
+    """A payment already in hand (the locked, updated row a service answered) with its
+    ledger: one query for the transactions, not a second read of the payment."""
+    prefetch_related_objects([payment], _ledger())
+    return payment
 
 
 def get_payment(*, merchant: Merchant, payment_id: str) -> Payment:

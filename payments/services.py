@@ -105,7 +105,12 @@ def validate_order_id(order_id: object, *, param: str = "orderId") -> str:
 
 
 def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
-    queryset = Payment.objects.for_merchant(merchant).select_for_update()
+    # The customer comes along (unlocked): the answer embeds it.
+    queryset = (
+        Payment.objects.for_merchant(merchant)
+        .select_related("customer")
+        .select_for_update(of=("self",))
+    )
     return found_or_not_found(queryset, payment_id, name="payment")
 
 

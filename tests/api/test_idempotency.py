@@ -164,14 +164,15 @@ def test_not_found_is_stored(api):
 
 def test_a_server_error_is_replayed_never_redone_under_the_same_key(api, payment, monkeypatch):
     path = f"/payments/{payment.id}/reverse"
-    real_get_payment = selectors.get_payment
+    real_with_ledger = selectors.with_ledger
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(selectors, "get_payment", broken)
+    # Reading the answer fails after the refund committed.
+    monkeypatch.setattr(selectors, "with_ledger", broken)
     crashed = api.post(path, {"amount": 100, "isExternal": True}, idempotency_key="k")
-    monkeypatch.setattr(selectors, "get_payment", real_get_payment)
+    monkeypatch.setattr(selectors, "with_ledger", real_with_ledger)
 
     assert crashed.status_code == 500
     # The refund was committed before the answer failed: the same key must not redo it.
