@@ -52,6 +52,8 @@ def setup_django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The in-process test client speaks plain HTTP: no redirect to HTTPS.
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     for name in ("CELERY_BROKER_URL", "CACHE_URL", "DEBUG", "SANDBOX_GATEWAY_LEDGER"):
         os.environ.pop(name, None)
     if str(ROOT) not in sys.path:

@@ -216,7 +216,8 @@ def payments_sql(plan: Plan) -> str:
             amount, currency, status, failure_reason, initiator, gateway_reference,
             is_captured, amount_captured, captured_at, amount_reversed,
             amount_reversal_pending, is_voided, is_chargebacked, chargeback_recorded_at,
-            metadata, created_at, updated_at)
+            metadata, created_at, updated_at, capture_pending, processor, payment_method,
+            authorization_key, capture_requested, resolution_attempts)
         SELECT 'pay_' || substr(md5('pay' || g), 1, 24), merchant_id, customer_id, NULL,
             order_id, amount, currency,
             CASE WHEN kind = 'failed' THEN 'failed' ELSE 'succeeded' END, failure_reason,
@@ -229,7 +230,11 @@ def payments_sql(plan: Plan) -> str:
                  ELSE '{{}}'::jsonb END,
             created_at,
             CASE WHEN kind IN ('voided', 'refunded', 'partial', 'chargeback') THEN event_at
-                 ELSE created_at END
+                 ELSE created_at END,
+            false, 'sandbox',
+            '{{"type": "card", "brand": "visa", "last4": "4242", "expMonth": 12,
+               "expYear": 2029, "country": "US"}}'::jsonb,
+            'backoffice-pay_' || substr(md5('pay' || g), 1, 24), captured OR kind <> 'authorized', 0
         FROM q
     ), ins_chargebacks AS (
         INSERT INTO chargebacks_chargeback (merchant_id, payment_id, blacklisted_customer,
@@ -302,7 +307,8 @@ def audit_sql(plan: Plan) -> str:
     )
     return f"""
     INSERT INTO audit_auditentry (created_at, actor_user_id, actor_api_key_id, actor_label,
-        merchant_id, action, target_type, target_id, outcome, detail, source_ip, metadata)
+        merchant_id, action, target_type, target_id, outcome, detail, source_ip, metadata,
+        request_id)
     SELECT
         %(anchor)s::timestamptz - make_interval(secs => ({plan.audit} - e + 1)
             * {span}.0 / {plan.audit}),
@@ -320,7 +326,8 @@ def audit_sql(plan: Plan) -> str:
              ELSE 'Refund of 1000 USD minor units' END,
         ('10.' || {rand("e", 24, 250)} || '.' || {rand("e", 25, 250)} || '.'
             || (1 + {rand("e", 26, 250)}))::inet,
-        jsonb_build_object('amount', 100 + {rand("e", 27, 10000)}, 'currency', 'USD')
+        jsonb_build_object('amount', 100 + {rand("e", 27, 10000)}, 'currency', 'USD'),
+        ''
     FROM (
         SELECT e,
             -- a payment of about the entry's time (payments are numbered by age)
@@ -341,10 +348,12 @@ WITH c AS (
     INSERT INTO payments_payment (id, merchant_id, customer_id, order_id, amount, currency,
         status, failure_reason, initiator, gateway_reference, is_captured, amount_captured,
         captured_at, amount_reversed, amount_reversal_pending, is_voided, is_chargebacked,
-        metadata, created_at, updated_at)
-    SELECT %(id)s, %(merchant)s, c.id, 'ORD-FIFTY-REFUNDS', 1000000, 'USD', 'succeeded', '',
+        metadata, created_at, updated_at, capture_pending, processor, authorization_key,
+        capture_requested, resolution_attempts)
+    SELECT %(id)s::text, %(merchant)s, c.id, 'ORD-FIFTY-REFUNDS', 1000000, 'USD', 'succeeded', '',
         'CIT', 'sbx_pi_fiftytransactions0', true, 1000000, %(at)s, 48 * 2500, 0, false,
-        false, '{}'::jsonb, %(at)s, %(at)s + interval '48 hours'
+        false, '{}'::jsonb, %(at)s, %(at)s + interval '48 hours', false, 'sandbox',
+        'backoffice-' || %(id)s::text, true, 0
     FROM c
 )
 INSERT INTO payments_transaction (id, merchant_id, payment_id, type, amount, status,
@@ -693,6 +702,17 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
         conn.execute(f"VACUUM (ANALYZE) {table}")
 
     timed("VACUUM ANALYZE", lambda: run_parallel([*BIG_TABLES, "merchants_apikey"], vacuum))
+    # The overview reads the daily totals the services keep; a SQL fill rebuilds them.
+    timed(
+        "rebuild the daily totals (manage.py rebuild_daily_totals)",
+        lambda: subprocess.run(
+            [sys.executable, "manage.py", "rebuild_daily_totals"],
+            cwd=ROOT,
+            env=product_env(),
+            check=True,
+            timeout=3600,
+        ),
+    )
 
     seconds = time.perf_counter() - started
     with connect() as conn:
