@@ -24,7 +24,13 @@ class InputSchema(Schema):
 
 
 class OutputSchema(Schema):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    """Answers: read from the model by attribute name, written out in camelCase. Reading
+    by name only matters for speed: ninja resolves a missing attribute through Django's
+    template lookup, so trying each camelCase alias first costs a failed lookup per field."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, validate_by_alias=False
+    )
 
 
 # A text query parameter never holds a NUL (PostgreSQL cannot compare one).

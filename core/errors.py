@@ -33,7 +33,9 @@ class Conflict(DomainError):
 def found_or_not_found(queryset, pk, *, name: str):
     """The row of `queryset` (already scoped to the merchant) with this primary key, or
     NotFound naming it, so a foreign id answers exactly as a missing one."""
-    found = queryset.filter(pk=pk).first()
+    # No ORDER BY (a primary key finds one row): `.first()` would sort by the model's
+    # ordering, which costs the compiler on every hot-path lookup.
+    found = next(iter(queryset.filter(pk=pk).order_by()[:1]), None)
     if found is None:
         raise NotFound(f"No such {name}: '{pk}'", param="id")
     return found

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Field
-from pydantic import StringConstraints, field_validator
+from pydantic import ConfigDict, StringConstraints, field_validator
 
 from core import money
 from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema
@@ -178,7 +178,10 @@ class ProcessorOut(OutputSchema):
 
 
 class PaymentMethodOut(OutputSchema):
-    """As the gateway reports it; never a full card number."""
+    """As the gateway reports it; never a full card number. Read from the JSON the
+    payment stores, which is already in camelCase."""
+
+    model_config = ConfigDict(validate_by_alias=True)
 
     type: Literal["card"]
     brand: str
