@@ -6,7 +6,7 @@ outcome of each attempt is then recorded under the delivery's row lock.
 
 The retry schedule (Standard Webhooks' recommended one, continued until three days
 have passed): after a failed attempt the next comes 5 s, 5 min, 30 min, 2 h, 5 h, then
-every 10 h: 12 attempts over about 3 days and 5 hours. When the last one fails the
+every 10 h: 13 attempts over 3 days and 5.6 hours. When the last one fails the
 delivery is failed and the endpoint disabled (the merchant admins see a banner).
 """
 
@@ -31,7 +31,7 @@ RETRY_DELAYS = (
     timedelta(minutes=30),
     timedelta(hours=2),
     timedelta(hours=5),
-    *[timedelta(hours=10)] * 6,
+    *[timedelta(hours=10)] * 7,
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
