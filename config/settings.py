@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "core",
     "audit",
     "merchants",
+    "webhooks",
     "customers",
     "payments",
     "subscriptions",
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.role_names",
+                "webhooks.context_processors.failing_endpoints",
             ],
             "builtins": ["django.templatetags.static"],
         },
@@ -142,6 +144,16 @@ REVERSAL_RESEND_AFTER_SECONDS = env.int("REVERSAL_RESEND_AFTER_SECONDS", default
 # How long one worker holds the right to send a reversal before another may.
 REVERSAL_SEND_LEASE_SECONDS = env.int("REVERSAL_SEND_LEASE_SECONDS", default=120)
 
+# --- Webhooks (SPEC 11) --------------------------------------------------------
+# Targets on loopback, private, link-local or metadata addresses (and plain http) are
+# refused unless these are on: on by default in development (DEBUG), off in production.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=WEBHOOK_ALLOW_PRIVATE_TARGETS)
+# How long one worker holds the right to send a delivery (more than the 10 s timeout).
+WEBHOOK_SEND_LEASE_SECONDS = env.int("WEBHOOK_SEND_LEASE_SECONDS", default=60)
+# How often beat sends the deliveries that are due (tests with real processes shorten it).
+WEBHOOK_SWEEP_EVERY_SECONDS = env.float("WEBHOOK_SWEEP_EVERY_SECONDS", default=15.0)
+
 # --- Celery --------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localhost/"
@@ -180,6 +192,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
         "task": "merchants.tasks.purge_idempotency_records",
         "schedule": 3600.0,
+    },
+    "send-due-webhook-deliveries": {
+        "task": "webhooks.tasks.send_due_deliveries",
+        "schedule": WEBHOOK_SWEEP_EVERY_SECONDS,
     },
     "renew-subscriptions": {
         "task": "subscriptions.tasks.renew_subscriptions",

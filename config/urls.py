@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("chargebacks.urls")),
     path("", include("audit.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 handler404 = "config.api.middleware.page_not_found"

@@ -23,6 +23,7 @@ from core.actors import Actor
 from core.errors import Conflict, DomainError, ValidationFailed, found_or_not_found
 from merchants.models import Merchant
 
+from . import events
 from .models import (
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
@@ -261,6 +262,7 @@ def update_restrictions(
         with transaction.atomic():
             customer = _lock_customer(merchant=merchant, customer_id=customer_id)
             _apply_restrictions(customer, restrictions, actor)
+            events.restrictions_changed(customer, restrictions.changes())  # webhook event
             trail.succeeded(customer)
     return customer
 
@@ -297,6 +299,7 @@ def add_to_blacklist(
             raise ValidationFailed("A reason is required", param="reason")
         with transaction.atomic():
             entry = BlacklistEntry.objects.active().filter(email=email).first()
+            newly_blacklisted = entry is None
             if entry is None:
                 entry = BlacklistEntry(
                     email=email,
@@ -317,8 +320,11 @@ def add_to_blacklist(
                 except IntegrityError:
                     # Added by a concurrent request, which has committed: answer its entry.
                     entry = BlacklistEntry.objects.active().get(email=email)
+                    newly_blacklisted = False
             for customer in Customer.objects.filter(email__lower__in=email_spellings(email)):
                 _end_subscriptions_at_period_end(customer)
+                if newly_blacklisted:
+                    events.blacklisted(customer)  # webhook event, in this transaction
             trail.succeeded(entry)
     return entry
 

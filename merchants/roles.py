@@ -32,6 +32,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "merchants.view_apikey",
         "merchants.manage_api_keys",
         "audit.view_auditentry",
+        "webhooks.manage_webhooks",
     ],
     PLATFORM_ADMIN: [
         "customers.view_blacklistentry",
@@ -43,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # Auditors read everything in the Django admin: every model's view permission.
 AUDITOR_READS_APPS = [
     "merchants",
+    "webhooks",
     "customers",
     "payments",
     "subscriptions",

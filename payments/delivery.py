@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import rollup
+from . import events, rollup
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import RELEASED, UNANSWERED, Payment, Transaction
 
@@ -130,6 +130,7 @@ def _finish(
             ]
         )
         payment.save(update_fields=changed_payment_fields)
+        events.gateway_answered(payment, txn)  # webhook event, in this transaction
     logger.info("%s %s %s", txn.type, txn.id, txn.status)
     return txn.status
 

@@ -23,7 +23,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from merchants.models import Merchant
 
-from . import delivery, rollup, tasks
+from . import delivery, events, rollup, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import (
     MAX_METADATA_KEY_LENGTH,
@@ -248,6 +248,7 @@ def create_payment(
             Transaction.objects.bulk_create(ledger)
             trail.succeeded(payment)
             rollup.record(payment)
+            events.payment_created(payment)  # webhook event, in this transaction
     return payment
 
 
@@ -428,6 +429,7 @@ def reverse_payment(
             )
             trail.succeeded(reversal)
             rollup.record(payment, reversal)
+            events.reversal_recorded(payment, reversal)  # webhook events, in this transaction
             if not is_external:
                 tasks.enqueue_send(reversal.id)
     return reversal

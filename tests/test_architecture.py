@@ -4,6 +4,7 @@
     subscriptions, chargebacks       domain apps that use payments
     payments                         uses customers
     customers
+    webhooks                         endpoints, the event outbox, signed delivery
     merchants
     audit                            the trail: records what services tell it
     core                             errors, ids, paging, money, actors, htmx, form tokens
@@ -22,6 +23,7 @@ LAYERS = [
     ["core"],
     ["audit"],
     ["merchants"],
+    ["webhooks"],
     ["customers"],
     ["payments"],
     ["subscriptions", "chargebacks"],

@@ -21,6 +21,7 @@ from core.api import ErrorOut
 from customers.api import router as customers_router
 from payments.api import router as payments_router
 from subscriptions.api import router as subscriptions_router
+from webhooks.api import router as webhooks_router
 
 from .auth import api_key_auth
 from .errors import install_exception_handlers, not_found_response
@@ -141,4 +142,5 @@ api.add_router("/payments", payments_router)
 api.add_router("/", chargebacks_router)
 api.add_router("/", customers_router)
 api.add_router("/", subscriptions_router)
+api.add_router("/", webhooks_router)
 api.add_unknown_route_handler()

@@ -1,0 +1,54 @@
+"""The webhook events of payments (SPEC 11): which event a change is, and its data, the
+payment as GET /payments/{id} shows it. Each function is called by payments.services
+or payments.delivery inside the transaction that makes the change, and writes the
+event there (webhooks.outbox): it commits or rolls back with the change."""
+
+from __future__ import annotations
+
+from webhooks import outbox
+
+from .models import Payment, Transaction
+from .schemas import PaymentOut
+from .selectors import with_ledger
+
+Type = Transaction.Type
+
+# A gateway's answer to a pending operation, as an event (none for the others).
+OUTCOME_EVENTS = {
+    (Type.CAPTURE, True): "payment.captured",
+    (Type.REFUND, True): "refund.succeeded",
+    (Type.REFUND, False): "refund.failed",
+    (Type.VOID, True): "payment.voided",
+}
+
+
+def payment_json(payment: Payment) -> dict:
+    """The payment as the API answers it, with its customer and every transaction."""
+    return PaymentOut.from_orm(with_ledger(payment)).model_dump(mode="json", by_alias=True)
+
+
+def _record(payment: Payment, event_type: str) -> None:
+    outbox.record(merchant=payment.merchant, type=event_type, data=payment_json(payment))
+
+
+def payment_created(payment: Payment) -> None:
+    """payment.created (authorized, and captured unless asked not to be), or
+    payment.failed (declined, or no answer from the gateway)."""
+    failed = payment.status == Payment.Status.FAILED
+    _record(payment, "payment.failed" if failed else "payment.created")
+
+
+def reversal_recorded(payment: Payment, reversal: Transaction) -> None:
+    """refund.created for a refund (pending); one recorded as already done at the
+    gateway (isExternal) has succeeded too: refund.succeeded, or payment.voided."""
+    if reversal.type == Type.REFUND:
+        _record(payment, "refund.created")
+    if reversal.status == Transaction.Status.SUCCEEDED:
+        gateway_answered(payment, reversal)
+
+
+def gateway_answered(payment: Payment, txn: Transaction) -> None:
+    """The gateway's answer to a capture, refund or void, when it is an event."""
+    succeeded = txn.status == Transaction.Status.SUCCEEDED
+    if event_type := OUTCOME_EVENTS.get((Type(txn.type), succeeded)):
+        _record(payment, event_type)

@@ -1,0 +1,35 @@
+"""API schemas of webhook events (SPEC 11)."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Field
+
+from core.api import ListQuery, OutputSchema
+
+from .models import EVENT_TYPES
+
+EventType = Literal[tuple(EVENT_TYPES)]
+
+
+class EventOut(OutputSchema):
+    """What happened, as POSTed to the endpoints: `data` is the object as the API
+    shows it (a payment as GET /payments/{id} answers it, a customer as GET
+    /customers/{id})."""
+
+    id: str
+    type: EventType
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class EventListOut(OutputSchema):
+    """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
+
+    data: list[EventOut]
+    has_more: bool
+    next_cursor: str | None = Field(description="Null on the last page")
+
+
+class EventListQuery(ListQuery):
+    type: EventType | None = Field(None, description="Only events of this type")
