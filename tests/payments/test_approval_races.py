@@ -4,7 +4,6 @@ connections, each taking the payment's row lock."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from core.actors import Actor
@@ -13,6 +12,7 @@ from merchants import roles
 from payments import approvals, services
 from payments.models import RefundApproval, Transaction
 from tests.conftest import require_postgres, run_concurrently
+from tests.dashboard.roles import ensure_role_groups
 from tests.factories import PaymentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,15 +25,7 @@ def _postgres_only():
 
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
-    """The role groups come from a data migration, which a transactional test's flush
-    removes: made again here, with the permissions they are given."""
-    for role in (roles.SUPPORT_AGENT, roles.MERCHANT_ADMIN):
-        group, _ = Group.objects.get_or_create(name=role)
-        for dotted in roles.ROLE_PERMISSIONS[role]:
-            app_label, codename = dotted.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+    ensure_role_groups()  # a transactional test's flush removed the migration's groups
 
 
 @pytest.fixture
