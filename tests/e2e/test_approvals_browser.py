@@ -43,7 +43,8 @@ def test_agent_asks_a_refund_over_the_threshold_and_another_admin_approves_it(pa
     expect(dialog).to_contain_text("Refunds over $100.00 wait for another merchant admin")
     dialog.get_by_label("Amount").fill("300.00")
     expect(dialog.locator("#reversal-summary")).to_contain_text(
-        "waits for another admin's approval"
+        "Ask to refund $300.00 of $500.00 to jane@example.test. It is over the approval "
+        "threshold of $100.00: it waits for another admin's approval"
     )
     screenshot(page, "refund-dialog-over-threshold")
     dialog.get_by_role("button", name="Refund").click()
