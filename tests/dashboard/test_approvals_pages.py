@@ -209,3 +209,20 @@ def test_another_merchants_refund_is_a_404(client, other_merchant, agent, big_pa
         reverse("payments:approval_approve", args=[held.id]), headers=HTMX
     )
     assert response.status_code == 404
+
+
+def test_the_payment_page_offers_the_decision_to_another_admin_only(
+    client, merchant_admin, second_admin, agent, big_payment, threshold
+):
+    held = services.reverse_payment(
+        merchant=big_payment.merchant,
+        payment_id=big_payment.id,
+        actor=Actor(user=merchant_admin),
+        amount=30_000,
+    )
+    approve_url = reverse("payments:approval_approve", args=[held.id])
+    page_url = reverse("payments:detail", args=[big_payment.id])
+    for user, offered in ((second_admin, True), (merchant_admin, False), (agent, False)):
+        html = client_for(client, user).get(page_url).content.decode()
+        assert "Held for approval" in html  # everyone sees the state
+        assert (approve_url in html) is offered, user.email

@@ -61,6 +61,10 @@ def test_agent_asks_a_refund_over_the_threshold_and_another_admin_approves_it(pa
     # Another person: the merchant admin, from the Approvals queue.
     page.context.clear_cookies()
     login(page, "admin@acme.test")
+    page.goto(f"/payments/{payment.id}/")
+    expect(page.locator("#payment-timeline")).to_contain_text("Held for approval")
+    expect(page.locator("#approve-refund-button")).to_be_visible()
+    screenshot(page, "payment-page-held-refund")
     page.get_by_role("link", name="Approvals").click()
     row = page.locator("#approval-queue tbody tr", has_text="$300.00")
     expect(row).to_contain_text("agent@acme.test")
