@@ -391,6 +391,59 @@ def _privileges_changed(told: _Told) -> Described:
     return [_joined(said) or f"changed the access of {email}"], "Changed", DONE
 
 
+def _refund_held(told: _Told) -> Described:
+    amount = told.amount("amount") or "an amount"
+    reason = _in_brackets(told.reason())
+    return (
+        ["asked to refund ", amount, " of ", told.payment(), reason, ", waiting for approval"],
+        "Waiting",
+        PENDING,
+    )
+
+
+def _held_refund(told: _Told) -> list[Part]:
+    """ "the refund of $40.00 of pay_… asked by agent@…" """
+    amount = told.amount("amount")
+    asked = told.get("askedBy")
+    return [
+        "the refund",
+        f" of {amount}" if amount else "",
+        " of ",
+        told.payment(),
+        f" asked by {asked}" if asked else "",
+    ]
+
+
+def _refund_approved(told: _Told) -> Described:
+    return ["approved ", *_held_refund(told), "; sent to the gateway"], "Approved", DONE
+
+
+def _refund_rejected(told: _Told) -> Described:
+    note = told.get("note")
+    return ["rejected ", *_held_refund(told), _in_brackets(note or "")], "Rejected", NEUTRAL
+
+
+def _refund_expired(told: _Told) -> Described:
+    said = ["expired ", *_held_refund(told), ": unanswered for 72 hours, nothing was sent"]
+    return said, "Expired", NEUTRAL
+
+
+def _threshold_set(told: _Told) -> Described:
+    currency = told.get("currency") or "a currency"
+    amount = told.amount("amount")
+    if amount is None:
+        return [f"removed the refund approval threshold of {currency}"], "Removed", DONE
+    return (
+        [
+            f"set the refund approval threshold of {currency}: refunds over ",
+            amount,
+            " need approval",
+        ],
+        "Saved",
+        DONE,
+    )
+
+
 def _done_generic(told: _Told) -> Described:
     return [told.entry.get_action_display().lower()], "Done", DONE
 
@@ -409,6 +462,11 @@ DESCRIBERS: dict[str, Callable[[_Told], Described]] = {
     Action.API_KEY_REVOKE: _key_revoked,
     Action.USER_ROLES_CHANGE: _roles_changed,
     Action.USER_PRIVILEGES_CHANGE: _privileges_changed,
+    Action.REFUND_APPROVAL_ASK: _refund_held,
+    Action.REFUND_APPROVE: _refund_approved,
+    Action.REFUND_REJECT: _refund_rejected,
+    Action.REFUND_EXPIRE: _refund_expired,
+    Action.APPROVAL_THRESHOLD_SET: _threshold_set,
 }
 
 
@@ -423,6 +481,13 @@ def _of_payment(told: _Told) -> list[Part]:
     """ "$5.00 of pay_…" when the call named an amount of a known currency, else "pay_…"."""
     amount = told.amount("amount")
     return [amount, " of ", told.payment()] if amount else [told.payment()]
+
+
+def _held_refund_tried(told: _Told) -> list[Part]:
+    """A refused decision names the payment once it was found, else the refund's id."""
+    if told.entry.target_type == "payment":
+        return ["a held refund of ", told.payment()]
+    return ["the held refund ", Ref("", told.entry.target_id)]
 
 
 def _mode(told: _Told) -> str:
@@ -447,4 +512,10 @@ ATTEMPTS: dict[str, Callable[[_Told], list[Part]]] = {
     Action.BLACKLIST_REMOVE: lambda t: ["remove ", t.email(), " from the blacklist"],
     Action.API_KEY_CREATE: lambda t: [f"create {_mode(t)} API key"],
     Action.API_KEY_REVOKE: lambda t: ["revoke the API key ", t.key()],
+    Action.REFUND_APPROVAL_ASK: lambda t: ["refund ", *_of_payment(t)],
+    Action.REFUND_APPROVE: lambda t: ["approve ", *_held_refund_tried(t)],
+    Action.REFUND_REJECT: lambda t: ["reject ", *_held_refund_tried(t)],
+    Action.APPROVAL_THRESHOLD_SET: lambda t: [
+        f"set the refund approval threshold of {t.get('currency') or 'a currency'}"
+    ],
 }

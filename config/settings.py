@@ -201,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.renew_subscriptions",
         "schedule": 60.0,
     },
+    "expire-refund-approvals": {
+        "task": "payments.tasks.expire_refund_approvals",
+        "schedule": 300.0,
+    },
 }
 
 # --- Security ------------------------------------------------------------------

@@ -33,6 +33,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "merchants.manage_api_keys",
         "audit.view_auditentry",
         "webhooks.manage_webhooks",
+        # SPEC 13: the four-eyes approval of refunds, and its thresholds.
+        "payments.approve_refund",
+        "payments.view_approvalthreshold",
+        "payments.change_approvalthreshold",
     ],
     PLATFORM_ADMIN: [
         "customers.view_blacklistentry",

@@ -7,7 +7,7 @@ from django.contrib import admin
 
 from core.admin import AuditTrailLinkMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 
-from .models import DailyTotals, Payment, Transaction
+from .models import ApprovalThreshold, DailyTotals, Payment, RefundApproval, Transaction
 
 PAYMENT_MONEY_FIELDS = [
     "id",
@@ -25,6 +25,7 @@ PAYMENT_MONEY_FIELDS = [
     "captured_at",
     "amount_reversed",
     "amount_reversal_pending",
+    "amount_awaiting_approval",
     "is_voided",
     "is_chargebacked",
     "chargeback_recorded_at",
@@ -186,3 +187,38 @@ class DailyTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in DailyTotals._meta.fields]
+
+
+@admin.register(ApprovalThreshold)
+class ApprovalThresholdAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Refund approval thresholds, read-only: merchant admins set them in the dashboard
+    (payments.approvals.set_threshold, audited)."""
+
+    list_display = ["merchant", "currency", "amount_display", "created_by", "updated_at"]
+    list_filter = ["currency", "merchant"]
+    search_fields = ["=currency", "merchant__name"]
+    search_help_text = "Currency (exact) or merchant"
+    list_select_related = ["merchant", "created_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in ApprovalThreshold._meta.fields]
+
+    @admin.display(description="Refunds over", ordering="amount")
+    def amount_display(self, obj: ApprovalThreshold) -> str:
+        return obj.amount_display
+
+
+@admin.register(RefundApproval)
+class RefundApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Four-eyes decisions on held refunds, read-only: made in the dashboard's Approvals
+    queue or by the expiry sweeper (payments.approvals, audited)."""
+
+    list_display = ["refund", "payment", "merchant", "status", "expires_at", "decided_by"]
+    list_filter = ["status", "merchant", "created_at"]
+    search_fields = ["=refund__id", "=payment__id", "decided_by__email", "note"]
+    search_help_text = "Refund id, payment id, approver email or note"
+    date_hierarchy = "created_at"
+    list_select_related = ["refund", "payment", "merchant", "decided_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in RefundApproval._meta.fields]

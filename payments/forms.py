@@ -112,8 +112,10 @@ class ReversalForm(TokenForm):
         required=False,
     )
 
-    def __init__(self, *args, payment: Payment, **kwargs):
+    def __init__(self, *args, payment: Payment, approval_threshold: int | None = None, **kwargs):
         self.payment = payment
+        # SPEC 13: a refund over it waits for another admin's approval (None: no threshold).
+        self.approval_threshold = approval_threshold
         kwargs.setdefault(
             "initial", {"amount": money.format_input(payment.amount_reversible, payment.currency)}
         )
@@ -188,7 +190,17 @@ class ReversalForm(TokenForm):
         of = f"{fmt(amount)} of {fmt(payment.amount_captured)}"
         if self.is_bound and self.data.get("is_external"):
             return f"Record a refund of {of} already made at the gateway (nothing is sent)."
+        if self.needs_approval(amount):
+            return (
+                f"Ask to refund {of}{to}. It is over the approval threshold of "
+                f"{fmt(self.approval_threshold)}: it waits for another admin's approval "
+                "before it is sent."
+            )
         return f"Refund {of}{to}."
+
+    def needs_approval(self, amount: int) -> bool:
+        """Strictly over the threshold, as payments.approvals.needs_approval decides."""
+        return self.approval_threshold is not None and amount > self.approval_threshold
 
 
 class CaptureForm(TokenForm):
@@ -266,3 +278,47 @@ class OverviewRangeForm(forms.Form):
             if self.cleaned_data.get("days"):
                 return dashboard_selectors.window(days=self.cleaned_data["days"], today=self.today)
         return dashboard_selectors.window(days=dashboard_selectors.DEFAULT_DAYS, today=self.today)
+
+
+class RefundRejectForm(TokenForm):
+    """Reject a refund held for approval, with an optional note for the one who asked."""
+
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=MAX_NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}),
+        help_text="Why it is rejected; shown on the payment's timeline.",
+    )
+
+
+class RefundApproveForm(TokenForm):
+    """Approve a refund held for approval: the form only carries its one-use token."""
+
+
+class ApprovalThresholdForm(forms.Form):
+    """Set a currency's approval threshold in major units (exact, core.money.parse_major);
+    an empty amount removes it."""
+
+    currency = forms.ChoiceField(
+        label="Currency", choices=[(code, code) for code in sorted(money.CURRENCIES)]
+    )
+    amount = forms.CharField(
+        label="Refunds over",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        help_text="In the currency's major units, e.g. 500 or 500.00. Leave empty to remove "
+        "the threshold: refunds in this currency then need no approval.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        currency, text = cleaned.get("currency"), cleaned.get("amount")
+        cleaned["minor_amount"] = None
+        if currency and text:
+            try:
+                cleaned["minor_amount"] = money.parse_major(text, currency)
+            except money.MoneyError as error:
+                self.add_error("amount", str(error))
+        return cleaned

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
@@ -117,6 +118,9 @@ class Payment(models.Model):
     captured_at = models.DateTimeField(null=True, blank=True)
     amount_reversed = models.BigIntegerField(default=0)
     amount_reversal_pending = models.BigIntegerField(default=0)
+    # Refunds asked in the dashboard above the merchant's threshold, waiting for a second
+    # merchant admin (SPEC 13): not reversed yet, but no longer refundable either.
+    amount_awaiting_approval = models.BigIntegerField(default=0)
     is_voided = models.BooleanField(default=False)
     is_chargebacked = models.BooleanField(default=False)
     chargeback_recorded_at = models.DateTimeField(null=True, blank=True)
@@ -137,6 +141,7 @@ class Payment(models.Model):
         permissions = [
             ("reverse_payment", "Can refund or void a payment"),
             ("capture_payment", "Can capture an authorized payment"),
+            ("approve_refund", "Can approve or reject a refund held for approval"),
         ]
         indexes = [
             # The dashboard list: per merchant, newest first, keyset-paged.
@@ -175,6 +180,15 @@ class Payment(models.Model):
                 condition=Q(status="succeeded") | Q(is_captured=False, amount_reversed=0),
                 name="payment_failed_is_never_moved",
             ),
+            # What waits for approval and what was reversed never exceed what was captured.
+            models.CheckConstraint(
+                condition=Q(amount_awaiting_approval=0)
+                | Q(
+                    amount_awaiting_approval__gt=0,
+                    amount_awaiting_approval__lte=F("amount_captured") - F("amount_reversed"),
+                ),
+                name="payment_awaiting_approval_within_refundable",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -200,7 +214,7 @@ class Payment(models.Model):
             return 0
         if not self.is_captured:
             return self.amount
-        return self.amount_captured - self.amount_reversed
+        return self.amount_captured - self.amount_reversed - self.amount_awaiting_approval
 
     def reversal_refusal(self) -> str | None:
         """Why this payment cannot be refunded or voided now, or None when it can
@@ -212,6 +226,8 @@ class Payment(models.Model):
             return "it is already voided"
         if self.is_fully_reversed:
             return "it is already fully refunded"
+        if self.is_captured and self.amount_reversible <= 0:
+            return "the rest of it is a refund waiting for approval"
         if self.capture_pending:
             return "its capture is still pending at the gateway"
         return None
@@ -279,6 +295,7 @@ class Payment(models.Model):
                 "amountCaptured": self.amount_captured,
                 "capturePending": self.capture_pending,
                 "amountReversed": self.amount_reversed,
+                "amountAwaitingApproval": self.amount_awaiting_approval,
                 "isChargebacked": self.is_chargebacked,
             },
         )
@@ -298,6 +315,10 @@ class Transaction(RecordedBy):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        # A dashboard refund above the approval threshold (SPEC 13): not sent until a
+        # second merchant admin approves it; canceled when rejected or expired.
+        REQUIRES_APPROVAL = "requires_approval", "Waiting for approval"
+        CANCELED = "canceled", "Canceled"
 
     class Reason(models.TextChoices):
         REQUESTED_BY_CUSTOMER = "requested_by_customer", "Requested by customer"
@@ -314,7 +335,7 @@ class Transaction(RecordedBy):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
     type = models.CharField(max_length=20, choices=Type.choices)
     amount = models.BigIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField(max_length=20, choices=Status.choices)
     is_external = models.BooleanField(default=False)
     reason = models.CharField(max_length=30, choices=Reason.choices, blank=True)
     note = models.CharField(max_length=MAX_NOTE_LENGTH, blank=True)
@@ -438,3 +459,107 @@ class DailyTotals(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_id} {self.day} {self.currency}"
+
+
+class ApprovalThreshold(RecordedBy):
+    """Per merchant and currency: a refund asked in the dashboard for strictly more than
+    `amount` (minor units) waits for a second merchant admin's approval (SPEC 13)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MerchantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["merchant", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "currency"], name="approval_threshold_one_per_currency"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="approval_threshold_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.currency} > {self.amount}"
+
+    @property
+    def amount_display(self) -> str:
+        return money.format_minor(self.amount, self.currency)
+
+    def audit_summary(self) -> tuple[str, dict]:
+        return (
+            f"refunds over {self.amount_display} need a second admin's approval",
+            {"currency": self.currency, "amount": self.amount},
+        )
+
+
+class RefundApproval(models.Model):
+    """The four-eyes decision on one refund held for approval (SPEC 13): who decided,
+    when, and how. The refund itself is the Transaction (status requires_approval,
+    then pending or canceled); its creator is the one who asked."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    refund = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="approval", primary_key=True
+    )
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=MAX_NOTE_LENGTH, blank=True)
+
+    objects = MerchantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            # The queue (per merchant, oldest first) and the expiry sweep.
+            models.Index(
+                fields=["merchant", "created_at"],
+                condition=Q(status="waiting"),
+                name="approval_waiting_idx",
+            ),
+            models.Index(
+                fields=["expires_at"], condition=Q(status="waiting"), name="approval_expiry_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approval of {self.refund_id}: {self.status}"
+
+    def audit_summary(self) -> tuple[str, dict]:
+        refund, payment = self.refund, self.payment
+        return (
+            f"refund {refund.id} of {payment.format_amount(refund.amount)} on {payment.id}: "
+            f"{self.status}",
+            {
+                "paymentId": payment.id,
+                "customerId": payment.customer_id,
+                "transactionId": refund.id,
+                "amount": refund.amount,
+                "currency": payment.currency,
+                "status": refund.status,
+                "approval": self.status,
+                "askedBy": refund.actor_label,
+                "note": self.note,
+            },
+        )

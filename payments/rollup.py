@@ -7,6 +7,7 @@ per-day hot spot: locked as briefly as possible):
     payments/services.py   create_payment   rollup.record(payment)
                            capture_payment  rollup.record(payment, capture)
                            reverse_payment  rollup.record(payment, reversal)
+    payments/approvals.py  approve_refund   rollup.record(payment, refund)  (held, approved)
     payments/delivery.py   _finish          rollup.record(payment, txn, undone=True)  (declined)
     chargebacks/services.py                 rollup.record(payment, <its chargeback entry>)
 
@@ -102,7 +103,9 @@ def totals_from_payments(
         ),
     ]
     ledger_key = {"day": TruncDate("payment__created_at"), "the_currency": F("payment__currency")}
-    kept = ledger.exclude(status="failed")
+    # What was declined, and refunds held for approval or canceled there, were never sent
+    # (a held refund is counted when it is approved: payments.approvals).
+    kept = ledger.exclude(status__in=["failed", "requires_approval", "canceled"])
     rows += (
         kept.filter(type="refund")
         .values("merchant_id", **ledger_key)

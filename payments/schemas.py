@@ -52,7 +52,9 @@ DisplayStatusName = Literal[
     "authorized",
 ]
 TransactionType = Literal["authorization", "capture", "refund", "void", "chargeback"]
-TransactionStatus = Literal["pending", "succeeded", "failed"]
+# requires_approval and canceled: a dashboard refund held for a second admin's
+# approval, then rejected or expired (SPEC 13).
+TransactionStatus = Literal["pending", "succeeded", "failed", "requires_approval", "canceled"]
 ReversalReason = Literal["requested_by_customer", "duplicate", "fraudulent", "other"]
 
 # The Literal types above restate the model's choices for the OpenAPI document;
@@ -209,6 +211,10 @@ class PaymentOut(OutputSchema):
     amount_captured: int
     amount_reversed: int
     amount_reversal_pending: int
+    amount_awaiting_approval: int = Field(
+        description="Refunds asked in the dashboard waiting for a second admin's approval: "
+        "not part of amountReversed, but no longer refundable"
+    )
     is_reversed: bool
     is_fully_reversed: bool
     is_voided: bool

@@ -11,7 +11,7 @@ from customers.models import Customer
 from customers.selectors import customer_ids_matching
 from merchants.models import Merchant
 
-from .models import DisplayStatus, Payment, Transaction
+from .models import DisplayStatus, Payment, RefundApproval, Transaction
 
 AMOUNT_NEEDS_CURRENCY = "An amount range needs a currency: choose one"
 # A search meaning more customers than this is too short to mean anyone (it is
@@ -161,3 +161,41 @@ def oldest_pending_reversal_at():
     return Transaction.objects.filter(
         type__in=Transaction.REVERSAL_TYPES, status=Transaction.Status.PENDING
     ).aggregate(oldest=Min("created_at"))["oldest"]
+
+
+# --- refunds held for approval (SPEC 13) -------------------------------------------------------
+
+APPROVAL_QUEUE_LIMIT = 200
+
+
+def waiting_refund_approvals(*, merchant: Merchant, limit: int = APPROVAL_QUEUE_LIMIT) -> list:
+    """The merchant's refunds waiting for approval, those expiring first on top (the
+    queue stays short: each expires within 72 hours)."""
+    return list(
+        RefundApproval.objects.for_merchant(merchant)
+        .filter(status=RefundApproval.Status.WAITING)
+        .select_related("refund__created_by", "refund__created_by_api_key", "payment__customer")
+        .order_by("created_at")[:limit]
+    )
+
+
+def count_waiting_refund_approvals(*, merchant: Merchant) -> int:
+    return (
+        RefundApproval.objects.for_merchant(merchant)
+        .filter(status=RefundApproval.Status.WAITING)
+        .count()
+    )
+
+
+def get_refund_approval(*, merchant: Merchant, refund_id: str) -> RefundApproval:
+    """One held refund's approval (whatever its state), scoped to the merchant."""
+    queryset = RefundApproval.objects.for_merchant(merchant).select_related(
+        "refund__created_by", "payment__customer", "decided_by"
+    )
+    return found_or_not_found(queryset, refund_id, name="refund waiting for approval")
+
+
+def refund_approvals(*, payment: Payment) -> dict[str, RefundApproval]:
+    """The approvals of a payment's held refunds, by refund id (the payment page)."""
+    approvals = RefundApproval.objects.filter(payment=payment).select_related("decided_by")
+    return {approval.refund_id: approval for approval in approvals}

@@ -23,7 +23,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from merchants.models import Merchant
 
-from . import delivery, events, rollup, tasks
+from . import approvals, delivery, events, rollup, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import (
     MAX_METADATA_KEY_LENGTH,
@@ -342,6 +342,8 @@ def reverse_payment(
        add up to more than was captured.
     5. `is_external`: recorded succeeded at once, never sent to the gateway.
     6. Otherwise recorded pending, counted at once, and sent after commit.
+    7. A person's refund over the merchant's approval threshold is held instead:
+       recorded `requires_approval`, reserved, not sent (payments.approvals, SPEC 13).
     """
     Action = AuditEntry.Action
     with audit_trail(
@@ -402,13 +404,28 @@ def reverse_payment(
                         param="amount",
                     )
 
-            payment.amount_reversed += amount
-            if not is_external:
-                payment.amount_reversal_pending += amount
+            # SPEC 13: a person's refund over the threshold waits for a second admin.
+            held = kind == Transaction.Type.REFUND and approvals.needs_approval(
+                merchant=merchant,
+                currency=payment.currency,
+                amount=amount,
+                actor=actor,
+                is_external=is_external,
+            )
+            if held:
+                trail.action = Action.REFUND_APPROVAL_ASK
+                payment.amount_awaiting_approval += amount
+                status = Transaction.Status.REQUIRES_APPROVAL
+            else:
+                payment.amount_reversed += amount
+                if not is_external:
+                    payment.amount_reversal_pending += amount
+                status = Transaction.Status.SUCCEEDED if is_external else Transaction.Status.PENDING
             payment.save(
                 update_fields=[
                     "amount_reversed",
                     "amount_reversal_pending",
+                    "amount_awaiting_approval",
                     "is_voided",
                     "updated_at",
                 ]
@@ -418,7 +435,7 @@ def reverse_payment(
                 payment=payment,
                 type=kind,
                 amount=amount,
-                status=Transaction.Status.SUCCEEDED if is_external else Transaction.Status.PENDING,
+                status=status,
                 is_external=is_external,
                 reason=reason,
                 note=note,
@@ -427,6 +444,10 @@ def reverse_payment(
                 processed_at=timezone.now() if is_external else None,
                 **actor.as_fields(),
             )
+            if held:  # counted and sent once approved (payments.approvals)
+                approvals.hold(reversal)
+                trail.succeeded(reversal)
+                return reversal
             trail.succeeded(reversal)
             rollup.record(payment, reversal)
             events.reversal_recorded(payment, reversal)  # webhook events, in this transaction

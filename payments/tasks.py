@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from . import delivery
+from . import approvals, delivery
 from .gateways import GatewayTransientError
 
 logger = logging.getLogger(__name__)
@@ -58,3 +58,13 @@ def resend_stale_reversals() -> int:
     if ids:
         logger.info("re-sent %d stale pending transactions", len(ids))
     return len(ids)
+
+
+@shared_task
+def expire_refund_approvals() -> int:
+    """Periodic (beat): cancel the refunds held for approval and left unanswered for
+    72 hours, releasing their amounts (SPEC 13)."""
+    expired = approvals.expire_due()
+    if expired:
+        logger.info("expired %d refunds left waiting for approval", expired)
+    return expired

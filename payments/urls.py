@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import approval_views, views
 
 app_name = "payments"
 
@@ -15,4 +15,20 @@ urlpatterns = [
     ),
     path("payments/<str:payment_id>/capture/", views.payment_capture, name="capture"),
     path("overview/", views.overview, name="overview"),
+    path("approvals/", approval_views.approval_queue, name="approvals"),
+    path(
+        "approvals/thresholds/",
+        approval_views.approval_thresholds,
+        name="approval_thresholds",
+    ),
+    path(
+        "approvals/<str:refund_id>/approve/",
+        approval_views.approval_approve,
+        name="approval_approve",
+    ),
+    path(
+        "approvals/<str:refund_id>/reject/",
+        approval_views.approval_reject,
+        name="approval_reject",
+    ),
 ]

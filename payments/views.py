@@ -22,7 +22,7 @@ from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from customers.selectors import is_email_blacklisted
 
-from . import charts, dashboard_selectors, selectors, services
+from . import approvals, charts, dashboard_selectors, selectors, services
 from .forms import CaptureForm, OverviewRangeForm, PaymentFilterForm, ReversalForm
 from .models import Payment, Transaction
 
@@ -90,6 +90,8 @@ def amount_lines(payment: Payment) -> list[AmountLine]:
         lines.append(AmountLine("Refunded", fmt(settled)))
     if payment.amount_reversal_pending:
         lines.append(AmountLine("Pending at the gateway", fmt(payment.amount_reversal_pending)))
+    if payment.amount_awaiting_approval:
+        lines.append(AmountLine("Waiting for approval", fmt(payment.amount_awaiting_approval)))
     if payment.is_chargebacked:
         lines.append(AmountLine("Disputed", fmt(payment.amount_captured or payment.amount)))
     if payment.is_captured and not payment.is_voided:
@@ -110,6 +112,8 @@ def status_label(payment: Payment) -> str:
         return "Capture pending"
     if payment.amount_reversal_pending:
         return "Void pending" if payment.is_voided else "Refund pending"
+    if payment.amount_awaiting_approval:
+        return "Refund awaiting approval"
     return payment.display_status_label
 
 
@@ -122,6 +126,10 @@ def outcome_toast(payment: Payment, operation: Transaction) -> tuple[str, str]:
         return f"{name} recorded (not sent to the gateway)", "success"
     if operation.status == Transaction.Status.FAILED:
         return f"{name} of {amount} declined: {operation.failure_message}", "error"
+    if operation.status == Transaction.Status.REQUIRES_APPROVAL:
+        return f"{name} of {amount} is waiting for another admin's approval", "info"
+    if operation.status == Transaction.Status.CANCELED:
+        return f"{name} of {amount} canceled: it was not approved", "info"
     if operation.status == Transaction.Status.PENDING:
         return f"{name} of {amount} sent; waiting for the gateway", "info"
     return f"{name} of {amount} succeeded", "success"
@@ -130,11 +138,15 @@ def outcome_toast(payment: Payment, operation: Transaction) -> tuple[str, str]:
 def payment_context(payment: Payment) -> dict:
     fmt = payment.format_amount
     transactions = list(payment.transactions.all())
+    decisions = selectors.refund_approvals(payment=payment)
     now = timezone.now()
     for txn in transactions:
         txn.amount_display = fmt(txn.amount)
+        txn.held = decisions.get(txn.id)  # its approval, when it was held for one
+        # A held refund is sent when it is approved, not when it was asked.
+        sent_at = txn.held.decided_at if txn.held and txn.held.decided_at else txn.created_at
         txn.is_late = (
-            txn.status == Transaction.Status.PENDING and now - txn.created_at > DELIVERY_LATE_AFTER
+            txn.status == Transaction.Status.PENDING and now - sent_at > DELIVERY_LATE_AFTER
         )
     pending = [t for t in transactions if t.status == Transaction.Status.PENDING]
     chargeback = next((t for t in transactions if t.type == Transaction.Type.CHARGEBACK), None)
@@ -196,7 +208,12 @@ def _operation_done(request: HttpRequest, payment: Payment, operation_id: str) -
 def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
     """The refund (or void) dialog: reverse once per form token."""
     payment = get_payment_or_404(request, payment_id)
-    form = ReversalForm(request.POST or None, payment=payment)
+    threshold = approvals.threshold_for(merchant=request.merchant, currency=payment.currency)
+    form = ReversalForm(
+        request.POST or None,
+        payment=payment,
+        approval_threshold=threshold.amount if threshold else None,
+    )
     blocked = reversal_blocked(payment)
     if request.method == "POST" and blocked is None and form.is_valid():
         reversal_id = submit_once(
@@ -227,6 +244,7 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
         "blocked_reason": blocked,
         "reversible_display": payment.format_amount(payment.amount_reversible),
         "summary": form.summary(),
+        "approval_threshold": threshold,
     }
     return render_dialog(request, "payments/reverse.html", context, title=f"{label} payment")
 
@@ -235,7 +253,10 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
 def payment_reverse_summary(request: HttpRequest, payment_id: str) -> HttpResponse:
     """What the refund dialog will do with what is typed so far, in words (SPEC 2)."""
     payment = get_payment_or_404(request, payment_id)
-    form = ReversalForm(request.GET, payment=payment)
+    threshold = approvals.threshold_for(merchant=request.merchant, currency=payment.currency)
+    form = ReversalForm(
+        request.GET, payment=payment, approval_threshold=threshold.amount if threshold else None
+    )
     context = {"payment": payment, "form": form, "summary": form.summary()}
     return render(request, "payments/reverse.html#summary", context)
 

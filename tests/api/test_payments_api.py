@@ -21,6 +21,7 @@ PAYMENT_FIELDS = {
     "amountCaptured",
     "amountReversed",
     "amountReversalPending",
+    "amountAwaitingApproval",
     "isReversed",
     "isFullyReversed",
     "isVoided",

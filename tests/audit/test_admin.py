@@ -14,10 +14,13 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import record
 from chargebacks.models import Chargeback
+from core.actors import Actor
 from customers.models import BlacklistEntry
 from merchants import roles
 from merchants.models import ApiKey, IdempotencyRecord, hash_api_key
+from payments import approvals
 from payments.models import Payment, Transaction
+from payments.services import reverse_payment
 from subscriptions.models import Subscription
 from tests.factories import CustomerFactory, PaymentFactory, UserFactory, make_api_key
 from tests.security.helpers import secrets_in_database
@@ -59,6 +62,13 @@ def one_of_everything(merchant, merchant_admin):
         request_method="POST",
         request_path="/api/v1/payments",
         request_body_sha256="0" * 64,
+    )
+    # A refund held for approval (SPEC 13), and the threshold that held it.
+    approvals.set_threshold(
+        merchant=merchant, currency="USD", amount=1000, actor=Actor(user=merchant_admin)
+    )
+    reverse_payment(
+        merchant=merchant, payment_id=payment.id, actor=Actor(user=merchant_admin), amount=2000
     )
     record(
         action="payment.refund",

@@ -8,12 +8,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from chargebacks.services import record_chargeback
-from core.actors import SYSTEM
+from core.actors import SYSTEM, Actor
 from core.errors import DomainError
-from payments import delivery, rollup, services
+from merchants import roles
+from payments import approvals, delivery, rollup, services
 from payments.models import DailyTotals, Payment, Transaction
 from tests.conftest import require_postgres, run_concurrently
-from tests.factories import MerchantFactory, PaymentFactory
+from tests.factories import MerchantFactory, PaymentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +79,32 @@ def test_every_write_keeps_the_totals_equal_to_the_payments(merchant):
         "chargebacks": 1,
         "chargeback_amount": 12000,
     }
+
+
+def test_a_refund_held_for_approval_counts_once_sent_and_never_when_canceled(merchant):
+    admin, approver = (UserFactory(merchant=merchant, role=roles.MERCHANT_ADMIN) for _ in range(2))
+    approvals.set_threshold(merchant=merchant, currency="USD", amount=100, actor=Actor(user=admin))
+    payment = PaymentFactory(merchant=merchant, amount=5000)
+
+    def ask(amount):
+        return services.reverse_payment(
+            merchant=merchant, payment_id=payment.id, actor=Actor(user=admin), amount=amount
+        )
+
+    approved, rejected, expired, _waiting = ask(1000), ask(700), ask(500), ask(300)
+    approvals.approve_refund(
+        merchant=merchant, transaction_id=approved.id, actor=Actor(user=approver)
+    )
+    approvals.reject_refund(
+        merchant=merchant, transaction_id=rejected.id, actor=Actor(user=approver)
+    )
+    approvals.expire_refund(
+        transaction_id=expired.id, now=timezone.now() + approvals.APPROVAL_WINDOW
+    )
+
+    assert kept(merchant) == recomputed(merchant)
+    today = kept(merchant)[(timezone.localdate(), "USD")]
+    assert (today["refunds"], today["refunded_amount"]) == (1, 1000)
 
 
 def test_a_refused_write_counts_nothing(merchant):

@@ -1,0 +1,171 @@
+"""Dashboard pages of four-eyes refund approval (SPEC 13), for merchant admins: the
+Approvals queue, its Approve and Reject dialogs, and the approval thresholds."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from core.dashboard import actor_for, dashboard_view
+from core.errors import DomainError, NotFound
+from core.forms import add_refusal, submit_once
+from core.htmx import dialog_done, render_dialog, render_page
+
+from . import approvals, selectors
+from .forms import ApprovalThresholdForm, RefundApproveForm, RefundRejectForm
+from .models import ApprovalThreshold, RefundApproval
+
+APPROVE = "payments.approve_refund"
+
+
+def expires_in(approval: RefundApproval) -> str:
+    """ "in 2 days 5 h", "in 40 min", or "now" (the sweeper has not run yet)."""
+    left = approval.expires_at - timezone.now()
+    minutes = int(left.total_seconds() // 60)
+    if minutes <= 0:
+        return "now"
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"in {days} day{'s' if days > 1 else ''} {hours} h"
+    if hours:
+        return f"in {hours} h {mins} min"
+    return f"in {mins} min"
+
+
+def _described(approval: RefundApproval, user) -> RefundApproval:
+    payment, refund = approval.payment, approval.refund
+    approval.amount_display = payment.format_amount(refund.amount)
+    approval.captured_display = payment.format_amount(payment.amount_captured)
+    approval.expires_in = expires_in(approval)
+    approval.asked_by_you = refund.created_by_id == user.pk
+    return approval
+
+
+@dashboard_view(APPROVE)
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    waiting = selectors.waiting_refund_approvals(merchant=request.merchant)
+    context = {
+        "nav": "approvals",
+        "approvals": [_described(a, request.user) for a in waiting],
+        "total": selectors.count_waiting_refund_approvals(merchant=request.merchant),
+        "limit": selectors.APPROVAL_QUEUE_LIMIT,
+    }
+    return render_page(request, "payments/approvals.html", context, partial="queue")
+
+
+def _approval_or_404(request: HttpRequest, refund_id: str) -> RefundApproval:
+    try:
+        approval = selectors.get_refund_approval(merchant=request.merchant, refund_id=refund_id)
+    except NotFound:
+        raise Http404("No such refund waiting for approval") from None
+    return _described(approval, request.user)
+
+
+def _decision_refusal(approval: RefundApproval, user) -> str | None:
+    """Why this person cannot decide on this refund now (the dialog says it instead of a
+    form); the service decides again under the lock."""
+    if approval.status != RefundApproval.Status.WAITING:
+        by = f" by {approval.decided_by.email}" if approval.decided_by_id else ""
+        return f"This refund is no longer waiting for approval: it was {approval.status}{by}."
+    if approval.asked_by_you:
+        return "You asked for this refund: another merchant admin must approve or reject it."
+    return None
+
+
+def _decided(request: HttpRequest, approval: RefundApproval, text: str) -> HttpResponse:
+    return dialog_done(
+        request,
+        toast=text,
+        level="success",
+        redirect_to=reverse("payments:approvals"),
+        approvalsChanged=True,
+        paymentChanged={"id": approval.payment_id},
+    )
+
+
+@dashboard_view("payments.view_payment", APPROVE)
+def approval_approve(request: HttpRequest, refund_id: str) -> HttpResponse:
+    """The Approve dialog: approve once per form token; the refund is then sent."""
+    approval = _approval_or_404(request, refund_id)
+    form = RefundApproveForm(request.POST or None)
+    refusal = _decision_refusal(approval, request.user)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        approved = submit_once(
+            request,
+            form,
+            purpose=f"approve:{approval.refund_id}",
+            action=lambda: (
+                approvals.approve_refund(
+                    merchant=request.merchant,
+                    transaction_id=approval.refund_id,
+                    actor=actor_for(request),
+                ).id
+            ),
+        )
+        if approved is not None:
+            text = f"Refund of {approval.amount_display} approved and sent to the gateway"
+            return _decided(request, approval, text)
+    context = {"nav": "approvals", "approval": approval, "form": form, "refusal": refusal}
+    return render_dialog(request, "payments/approval_approve.html", context, title="Approve refund")
+
+
+@dashboard_view("payments.view_payment", APPROVE)
+def approval_reject(request: HttpRequest, refund_id: str) -> HttpResponse:
+    """The Reject dialog: reject once per form token, with an optional note."""
+    approval = _approval_or_404(request, refund_id)
+    form = RefundRejectForm(request.POST or None)
+    refusal = _decision_refusal(approval, request.user)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        rejected = submit_once(
+            request,
+            form,
+            purpose=f"reject:{approval.refund_id}",
+            action=lambda: (
+                approvals.reject_refund(
+                    merchant=request.merchant,
+                    transaction_id=approval.refund_id,
+                    actor=actor_for(request),
+                    note=form.cleaned_data["note"],
+                ).id
+            ),
+        )
+        if rejected is not None:
+            text = f"Refund of {approval.amount_display} rejected; the amount is refundable again"
+            return _decided(request, approval, text)
+    context = {"nav": "approvals", "approval": approval, "form": form, "refusal": refusal}
+    return render_dialog(request, "payments/approval_reject.html", context, title="Reject refund")
+
+
+@dashboard_view("payments.view_approvalthreshold", "payments.change_approvalthreshold")
+def approval_thresholds(request: HttpRequest) -> HttpResponse:
+    """The merchant's approval thresholds, one per currency: set, change or remove."""
+    form = ApprovalThresholdForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        currency, amount = form.cleaned_data["currency"], form.cleaned_data["minor_amount"]
+        try:
+            threshold = approvals.set_threshold(
+                merchant=request.merchant,
+                currency=currency,
+                amount=amount,
+                actor=actor_for(request),
+            )
+        except DomainError as refused:
+            add_refusal(form, refused)
+        else:
+            if threshold is None:
+                text = f"Refunds in {currency} no longer need approval"
+            else:
+                text = (
+                    f"Refunds in {currency} over {threshold.amount_display} now need another "
+                    "admin's approval"
+                )
+            messages.success(request, text)
+            return redirect("payments:approval_thresholds")
+    thresholds = ApprovalThreshold.objects.for_merchant(request.merchant).select_related(
+        "created_by"
+    )
+    context = {"nav": "approvals", "form": form, "thresholds": thresholds}
+    return render_page(request, "payments/approval_thresholds.html", context)
