@@ -153,7 +153,7 @@ def create_batch(*, merchant: Merchant, actor: Actor, filename: str, content: by
         AuditEntry.Action.REFUND_BATCH_CREATE,
         actor=actor,
         merchant=merchant,
-        target=("refund_batch", None),
+        target=("refundbatch", None),
         arguments={"filename": filename[:255], "bytes": len(content)},
     ) as trail:
         rows = dry_run(merchant=merchant, rows=read_refund_file(content))
@@ -186,7 +186,7 @@ def confirm_batch(*, merchant: Merchant, batch_id: str, actor: Actor) -> RefundB
             AuditEntry.Action.REFUND_BATCH_CONFIRM,
             actor=actor,
             merchant=merchant,
-            target=("refund_batch", batch_id),
+            target=("refundbatch", batch_id),
         ) as trail,
         transaction.atomic(),
     ):
@@ -212,7 +212,7 @@ def cancel_batch(*, merchant: Merchant, batch_id: str, actor: Actor) -> RefundBa
             AuditEntry.Action.REFUND_BATCH_CANCEL,
             actor=actor,
             merchant=merchant,
-            target=("refund_batch", batch_id),
+            target=("refundbatch", batch_id),
         ) as trail,
         transaction.atomic(),
     ):
