@@ -36,15 +36,27 @@ class Progress:
 
     @property
     def done(self) -> int:
-        c = self.counts
-        return c.get("refunded", 0) + c.get("failed", 0) + c.get("canceled", 0)
+        return self.refunded + self.failed + self.canceled
 
     @property
     def percent(self) -> int:
         return 100 if not self.rows_ok else min(100, self.done * 100 // self.rows_ok)
 
-    def __getitem__(self, outcome: str) -> int:
-        return self.counts.get(outcome, 0)
+    @property
+    def refunded(self) -> int:
+        return self.counts.get("refunded", 0)
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get("failed", 0)
+
+    @property
+    def canceled(self) -> int:
+        return self.counts.get("canceled", 0)
+
+    @property
+    def refused(self) -> int:
+        return self.counts.get("refused", 0)
 
 
 def progress(batch: RefundBatch) -> Progress:
