@@ -98,7 +98,7 @@ class BatchRow(models.Model):
     included) with its dry-run verdict, then what the job did with it."""
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"  # good in the dry run, not run yet
+        PENDING = "pending", "To refund"  # good in the dry run, not run yet
         REFUSED = "refused", "Refused in the dry run"
         REFUNDED = "refunded", "Refunded"
         FAILED = "failed", "Failed"  # the service refused it when the job ran
@@ -139,6 +139,12 @@ class BatchRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} row {self.number}"
+
+    @property
+    def reason_label(self) -> str:
+        if self.reason in Transaction.Reason.values:
+            return Transaction.Reason(self.reason).label
+        return self.reason
 
     @property
     def amount_display(self) -> str:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 
+from core import money
 from core.csv import csv_lines
 from core.errors import found_or_not_found
 from merchants.models import Merchant
 
-from .models import BatchRow, RefundBatch
+from .models import RefundBatch
 
 RESULT_HEADER = ["row", "payment_id", "outcome", "amount", "currency", "refund_id", "error"]
 
@@ -77,23 +78,25 @@ def result_lines(batch: RefundBatch) -> Iterator[str]:
     """The batch's rows as CSV lines, in file order, read in chunks."""
 
     def rows():
+        # The amount refunded; before that, the dry run's plan; for a refused row, what
+        # the file said.
         queryset = batch.rows.order_by("number").values_list(
-            "number", "payment_id", "outcome", "amount", "planned_amount", "currency",
+            "number", "payment_id", "outcome", "amount_text", "planned_amount", "currency",
             "refund_id", "refund__amount", "error",
         )  # fmt: skip
         for (
             number,
             payment_id,
             outcome,
-            asked,
+            text,
             planned,
             currency,
             refund_id,
             refunded,
             error,
         ) in queryset.iterator(chunk_size=1000):
-            amount = refunded if refund_id else (asked if asked is not None else planned)
-            shown = BatchRow(currency=currency).format_amount(amount) if currency else ""
-            yield [number, payment_id, outcome, shown, currency, refund_id or "", error]
+            minor = refunded if refund_id else planned
+            amount = money.format_input(minor, currency) if minor and currency else text
+            yield [number, payment_id, outcome, amount, currency, refund_id or "", error]
 
     return csv_lines(RESULT_HEADER, rows())

@@ -62,7 +62,7 @@ def test_upload_dry_run_confirm_progress_and_results(
     dry = results(agent_client, batch)
     assert [(r["row"], r["outcome"], r["amount"]) for r in dry] == [
         ("1", "pending", "15.00"),
-        ("2", "refused", ""),
+        ("2", "refused", "1.00"),
         ("3", "pending", "25.00"),
     ]
 
@@ -83,7 +83,7 @@ def test_upload_dry_run_confirm_progress_and_results(
     done = results(agent_client, batch)
     assert [(r["outcome"], r["amount"]) for r in done] == [
         ("refunded", "15.00"),
-        ("refused", ""),
+        ("refused", "1.00"),
         ("refunded", "25.00"),
     ]
     assert {r["refund_id"] for r in done} - {""} == set(refunds.values_list("id", flat=True))
