@@ -60,6 +60,9 @@ class AuditEntry(models.Model):
         API_KEY_REVOKE = "api_key.revoke", "API key revoked"
         USER_ROLES_CHANGE = "user.roles_change", "User roles changed"
         USER_PRIVILEGES_CHANGE = "user.privileges_change", "User access changed"
+        REFUND_BATCH_CREATE = "refund_batch.create", "Refund batch uploaded"
+        REFUND_BATCH_CONFIRM = "refund_batch.confirm", "Refund batch confirmed"
+        REFUND_BATCH_CANCEL = "refund_batch.cancel", "Refund batch canceled"
 
     class Outcome(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "payments",
     "subscriptions",
     "chargebacks",
+    "bulk",
     "demo",
 ]
 
@@ -205,7 +206,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.expire_refund_approvals",
         "schedule": 300.0,
     },
+    "resume-stalled-refund-batches": {
+        "task": "bulk.tasks.resume_stalled_refund_batches",
+        "schedule": 60.0,
+    },
 }
+# A running refund batch whose job gave no sign of life this long is started again.
+REFUND_BATCH_STALLED_AFTER_SECONDS = env.int("REFUND_BATCH_STALLED_AFTER_SECONDS", default=120)
 
 # --- Security ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

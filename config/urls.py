@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("customers.urls")),
     path("", include("chargebacks.urls")),
+    path("", include("bulk.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
 ]

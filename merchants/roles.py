@@ -53,6 +53,7 @@ AUDITOR_READS_APPS = [
     "payments",
     "subscriptions",
     "chargebacks",
+    "bulk",
     "audit",
     "auth",
 ]

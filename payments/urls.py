@@ -6,6 +6,7 @@ app_name = "payments"
 
 urlpatterns = [
     path("payments/", views.payment_list, name="list"),
+    path("payments/export.csv", views.payment_export, name="export"),
     path("payments/<str:payment_id>/", views.payment_detail, name="detail"),
     path("payments/<str:payment_id>/refund/", views.payment_reverse, name="reverse"),
     path(

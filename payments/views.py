@@ -11,18 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from core.dashboard import actor_for, dashboard_view
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from customers.selectors import is_email_blacklisted
 
-from . import approvals, charts, dashboard_selectors, selectors, services
+from . import approvals, charts, dashboard_selectors, exports, selectors, services
 from .forms import CaptureForm, OverviewRangeForm, PaymentFilterForm, ReversalForm
 from .models import Payment, Transaction
 
@@ -45,6 +46,10 @@ def reversal_blocked(payment: Payment) -> str | None:
 # --- list ---------------------------------------------------------------------------------
 
 
+def with_query(url: str, query: dict[str, str]) -> str:
+    return f"{url}?{urlencode(query)}" if query else url
+
+
 @dashboard_view("payments.view_payment")
 def payment_list(request: HttpRequest) -> HttpResponse:
     form = PaymentFilterForm(request.GET, url=reverse("payments:list"))
@@ -55,8 +60,27 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "error": error,
         "pager": form.pager(page),
+        # The download carries the filters as typed (the export reads them the same way).
+        "export_url": with_query(reverse("payments:export"), form.query()),
     }
     return render_page(request, "payments/list.html", context, partial="results")
+
+
+@dashboard_view("payments.view_payment")
+def payment_export(request: HttpRequest) -> HttpResponse:
+    """The list's rows as CSV, with the list's filters (the same form reads them),
+    streamed. A query string the list would refuse is refused here too (400)."""
+    form = PaymentFilterForm(request.GET, url=reverse("payments:list"))
+    if not form.is_valid():
+        return HttpResponse(form.error_summary(), status=400, content_type="text/plain")
+    try:
+        lines = exports.payment_csv_lines(merchant=request.merchant, **form.filters())
+    except DomainError as refused:
+        return HttpResponse(refused.message, status=400, content_type="text/plain")
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="payments-{stamp}.csv"'
+    return response
 
 
 # --- one payment ---------------------------------------------------------------------------

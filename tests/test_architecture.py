@@ -1,7 +1,7 @@
 """The layers of README's Architecture paragraph, checked on every import of the code:
 
     config, demo                     the top: settings, URLs, the API's plumbing, demo data
-    subscriptions, chargebacks       domain apps that use payments
+    subscriptions, chargebacks, bulk domain apps that use payments
     payments                         uses customers
     customers
     webhooks                         endpoints, the event outbox, signed delivery
@@ -26,7 +26,7 @@ LAYERS = [
     ["webhooks"],
     ["customers"],
     ["payments"],
-    ["subscriptions", "chargebacks"],
+    ["subscriptions", "chargebacks", "bulk"],
     ["config", "demo"],
 ]
 RANK = {app: rank for rank, apps in enumerate(LAYERS) for app in apps}

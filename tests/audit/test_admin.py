@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from audit.services import record
+from bulk.models import RefundBatch
 from chargebacks.models import Chargeback
 from core.actors import Actor
 from customers.models import BlacklistEntry
@@ -56,6 +57,7 @@ def one_of_everything(merchant, merchant_admin):
     )
     BlacklistEntry.objects.create(email="fraud@example.test", reason="fraud")
     make_api_key(merchant, name="admin test")
+    RefundBatch.objects.create(merchant=merchant, filename="refunds.csv", created_by=merchant_admin)
     IdempotencyRecord.objects.create(
         merchant=merchant,
         key="k1",

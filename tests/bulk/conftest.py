@@ -1,0 +1,1 @@
+from tests.dashboard.conftest import viewer  # noqa: F401 (a fixture)
