@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "payments",
     "subscriptions",
     "chargebacks",
+    "gateway_events",
     "demo",
 ]
 
@@ -132,6 +133,9 @@ WHITENOISE_USE_FINDERS = True
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")  # "sandbox" or "stripe"
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# Verifies POST /webhooks/stripe (whsec_…, from the webhook endpoint in Stripe's
+# dashboard); unset, every webhook is refused with 400.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Sandbox gateway: simulated latency, and where it records the calls it receives
 # ("memory" for one process; a redis:// URL so several processes share one ledger).
 SANDBOX_GATEWAY_LATENCY_MS = env.int("SANDBOX_GATEWAY_LATENCY_MS", default=0)

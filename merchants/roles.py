@@ -47,6 +47,7 @@ AUDITOR_READS_APPS = [
     "payments",
     "subscriptions",
     "chargebacks",
+    "gateway_events",
     "audit",
     "auth",
 ]
