@@ -123,10 +123,25 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Dispute evidence files (SPEC 10): never served from MEDIA_URL, only through the
+    # merchant-scoped download views. Any django-storages backend by setting, e.g.
+    # DISPUTE_EVIDENCE_STORAGE_BACKEND=storages.backends.s3.S3Storage and
+    # DISPUTE_EVIDENCE_STORAGE_OPTIONS='{"bucket_name": "evidence"}'.
+    "dispute_evidence": {
+        "BACKEND": env.str(
+            "DISPUTE_EVIDENCE_STORAGE_BACKEND",
+            default="django.core.files.storage.FileSystemStorage",
+        ),
+        "OPTIONS": env.json("DISPUTE_EVIDENCE_STORAGE_OPTIONS", default={}),
+    },
 }
+DISPUTE_EVIDENCE_STORAGE = "dispute_evidence"
+# Days a merchant has to answer a dispute when the network gave no deadline.
+DISPUTE_RESPONSE_DAYS = env.int("DISPUTE_RESPONSE_DAYS", default=14)
 WHITENOISE_USE_FINDERS = True
 
 # --- Payments ------------------------------------------------------------------

@@ -120,6 +120,8 @@ class Payment(models.Model):
     is_voided = models.BooleanField(default=False)
     is_chargebacked = models.BooleanField(default=False)
     chargeback_recorded_at = models.DateTimeField(null=True, blank=True)
+    # The sum of its disputes not won (SPEC 10), kept by chargebacks.services.
+    amount_disputed = models.BigIntegerField(default=0)
     display_status = models.GeneratedField(
         expression=DISPLAY_STATUS_EXPRESSION,
         output_field=models.CharField(max_length=20, choices=DisplayStatus.choices),
@@ -174,6 +176,10 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=Q(status="succeeded") | Q(is_captured=False, amount_reversed=0),
                 name="payment_failed_is_never_moved",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_disputed__gte=0, amount_disputed__lte=F("amount_captured")),
+                name="payment_disputed_within_captured",
             ),
         ]
 
@@ -280,12 +286,14 @@ class Payment(models.Model):
                 "capturePending": self.capture_pending,
                 "amountReversed": self.amount_reversed,
                 "isChargebacked": self.is_chargebacked,
+                "amountDisputed": self.amount_disputed,
             },
         )
 
 
 class Transaction(RecordedBy):
-    """One entry of a payment's ledger: authorization, capture, refund, void, chargeback."""
+    """One entry of a payment's ledger: authorization, capture, refund, void, chargeback,
+    chargeback reversal."""
 
     class Type(models.TextChoices):
         AUTHORIZATION = "authorization", "Authorization"
@@ -293,6 +301,8 @@ class Transaction(RecordedBy):
         REFUND = "refund", "Refund"
         VOID = "void", "Void"
         CHARGEBACK = "chargeback", "Chargeback"
+        # A dispute won: the network gave the disputed amount back (SPEC 10).
+        CHARGEBACK_REVERSAL = "chargeback_reversal", "Chargeback reversal"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

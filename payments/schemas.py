@@ -51,7 +51,9 @@ DisplayStatusName = Literal[
     "captured",
     "authorized",
 ]
-TransactionType = Literal["authorization", "capture", "refund", "void", "chargeback"]
+TransactionType = Literal[
+    "authorization", "capture", "refund", "void", "chargeback", "chargeback_reversal"
+]
 TransactionStatus = Literal["pending", "succeeded", "failed"]
 ReversalReason = Literal["requested_by_customer", "duplicate", "fraudulent", "other"]
 
