@@ -161,6 +161,13 @@ REVERSAL_RESEND_AFTER_SECONDS = env.int("REVERSAL_RESEND_AFTER_SECONDS", default
 # How long one worker holds the right to send a reversal before another may.
 REVERSAL_SEND_LEASE_SECONDS = env.int("REVERSAL_SEND_LEASE_SECONDS", default=120)
 
+# Dispute ratio monitor (SPEC 10): the card schemes' programmes, percent and minimum
+# disputes a month; an early warning comes at two thirds of both.
+DISPUTE_RATIO_VISA_PERCENT = env.str("DISPUTE_RATIO_VISA_PERCENT", default="1.5")
+DISPUTE_RATIO_VISA_MINIMUM = env.int("DISPUTE_RATIO_VISA_MINIMUM", default=1500)
+DISPUTE_RATIO_MASTERCARD_PERCENT = env.str("DISPUTE_RATIO_MASTERCARD_PERCENT", default="1.5")
+DISPUTE_RATIO_MASTERCARD_MINIMUM = env.int("DISPUTE_RATIO_MASTERCARD_MINIMUM", default=100)
+
 # --- Celery --------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localhost/"

@@ -7,7 +7,7 @@ from django.contrib import admin
 
 from core.admin import AuditTrailLinkMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 
-from .models import DailyTotals, Payment, Transaction
+from .models import DailyTotals, MonthlyTotals, Payment, Transaction
 
 PAYMENT_MONEY_FIELDS = [
     "id",
@@ -186,3 +186,19 @@ class DailyTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in DailyTotals._meta.fields]
+
+
+@admin.register(MonthlyTotals)
+class MonthlyTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The dispute ratio monitor's counters, read-only: kept by payments.dispute_ratio,
+    recomputed with `manage.py rebuild_monthly_totals`."""
+
+    list_display = ["month", "merchant", *MonthlyTotals.COUNTERS]
+    list_filter = ["merchant", "month"]
+    search_fields = ["merchant__name"]
+    search_help_text = "Merchant"
+    date_hierarchy = "month"
+    list_select_related = ["merchant"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in MonthlyTotals._meta.fields]

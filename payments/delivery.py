@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import rollup
+from . import dispute_ratio, rollup
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import RELEASED, UNANSWERED, Payment, Transaction
 
@@ -140,6 +140,7 @@ def _finish(
                     payment.is_voided = False
                     changed_payment_fields.append("is_voided")
             else:  # a declined capture leaves the authorization uncaptured
+                dispute_ratio.count_capture(payment, undone=True)
                 payment.is_captured = False
                 payment.amount_captured = 0
                 payment.captured_at = None

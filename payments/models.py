@@ -448,3 +448,35 @@ class DailyTotals(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_id} {self.day} {self.currency}"
+
+
+class MonthlyTotals(models.Model):
+    """One merchant's calendar month (UTC) as the dispute ratio monitor counts it (SPEC
+    10): payments captured that month and disputes opened that month. Kept by the
+    services in the transaction of the change they count (payments.dispute_ratio), so
+    the ratio reads a few rows whatever the number of payments.
+
+    `month` is the month's first day. A capture counts in the month it was captured; a
+    capture the gateway declines is taken back from that month. A dispute counts in the
+    month it was opened, whatever becomes of it."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()
+    captured_payments = models.BigIntegerField(default=0)
+    disputes_opened = models.BigIntegerField(default=0)
+
+    COUNTERS = ("captured_payments", "disputes_opened")
+
+    objects = MerchantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "monthly totals"
+        verbose_name_plural = "monthly totals"
+        ordering = ["merchant", "-month"]
+        constraints = [
+            # Also the index of the monitor's one query (merchant, month range).
+            models.UniqueConstraint(fields=["merchant", "month"], name="monthly_totals_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.month:%Y-%m}"

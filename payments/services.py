@@ -23,7 +23,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from merchants.models import Merchant
 
-from . import delivery, rollup, tasks
+from . import delivery, dispute_ratio, rollup, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import (
     MAX_METADATA_KEY_LENGTH,
@@ -248,6 +248,7 @@ def create_payment(
             Transaction.objects.bulk_create(ledger)
             trail.succeeded(payment)
             rollup.record(payment)
+            dispute_ratio.count_capture(payment)
     return payment
 
 
@@ -306,6 +307,7 @@ def capture_payment(
                 **actor.as_fields(),
             )
             rollup.record(payment, capture)
+            dispute_ratio.count_capture(payment)
         try:
             delivery.send_pending_transaction(transaction_id=capture.id)
         except GatewayTransientError:

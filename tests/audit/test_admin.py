@@ -15,6 +15,7 @@ from audit.models import AuditEntry
 from audit.services import record
 from chargebacks.models import Chargeback
 from customers.models import BlacklistEntry
+from gateway_events.models import ReceivedEvent
 from merchants import roles
 from merchants.models import ApiKey, IdempotencyRecord, hash_api_key
 from payments.models import Payment, Transaction
@@ -52,6 +53,7 @@ def one_of_everything(merchant, merchant_admin):
         current_period_end=timezone.now() + timedelta(days=3),
     )
     BlacklistEntry.objects.create(email="fraud@example.test", reason="fraud")
+    ReceivedEvent.objects.create(gateway="stripe", event_id="evt_1", type="charge.refund.updated")
     make_api_key(merchant, name="admin test")
     IdempotencyRecord.objects.create(
         merchant=merchant,
@@ -104,7 +106,7 @@ def test_every_model_is_searchable_and_filterable():
 def test_every_app_model_is_registered():
     from django.apps import apps
 
-    ours = {"merchants", "customers", "payments", "chargebacks", "audit"}
+    ours = {"merchants", "customers", "payments", "chargebacks", "gateway_events", "audit"}
     missing = [
         model._meta.label
         for model in apps.get_models()
