@@ -20,6 +20,7 @@ from chargebacks.api import router as chargebacks_router
 from core.api import ErrorOut
 from customers.api import router as customers_router
 from payments.api import router as payments_router
+from payments.ratio_api import router as dispute_ratio_router
 from subscriptions.api import router as subscriptions_router
 
 from .auth import api_key_auth
@@ -141,4 +142,5 @@ api.add_router("/payments", payments_router)
 api.add_router("/", chargebacks_router)
 api.add_router("/", customers_router)
 api.add_router("/", subscriptions_router)
+api.add_router("/", dispute_ratio_router)
 api.add_unknown_route_handler()
