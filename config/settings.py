@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.role_names",
+                "payments.context_processors.dispute_ratio_banner",
             ],
             "builtins": ["django.templatetags.static"],
         },

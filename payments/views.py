@@ -22,7 +22,7 @@ from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from customers.selectors import is_email_blacklisted
 
-from . import charts, dashboard_selectors, selectors, services
+from . import charts, dashboard_selectors, dispute_ratio, ratio_chart, selectors, services
 from .forms import CaptureForm, OverviewRangeForm, PaymentFilterForm, ReversalForm
 from .models import Payment, Transaction
 
@@ -289,6 +289,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     currencies = dashboard_selectors.overview(
         merchant=request.merchant, first_day=first_day, last_day=last_day
     )
+    ratio = dispute_ratio.monitor(merchant_id=request.merchant.id)
     context = {
         "nav": "overview",
         "form": form,
@@ -299,5 +300,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "chart_width": charts.WIDTH,
         "chart_height": charts.HEIGHT,
         "plot": charts.PLOT_FRAME,
+        "ratio": ratio,
+        "ratio_chart": ratio_chart.ratio_chart(ratio),
     }
     return render(request, "payments/overview.html", context)
