@@ -141,6 +141,9 @@ STORAGES = {
     },
 }
 DISPUTE_EVIDENCE_STORAGE = "dispute_evidence"
+# A request body read whole (an idempotent API POST hashes its body) may hold one
+# evidence file of up to 5 MB with its multipart framing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 # Days a merchant has to answer a dispute when the network gave no deadline.
 DISPUTE_RESPONSE_DAYS = env.int("DISPUTE_RESPONSE_DAYS", default=14)
 WHITENOISE_USE_FINDERS = True

@@ -213,6 +213,9 @@ class PaymentOut(OutputSchema):
     is_voided: bool
     is_chargebacked: bool
     chargeback_recorded_at: datetime | None
+    amount_disputed: int = Field(
+        description="The sum of the payment's disputes not won (SPEC 10), minor units"
+    )
     display_status: DisplayStatusName
     processor: ProcessorOut
     payment_method: PaymentMethodOut | None

@@ -16,6 +16,7 @@ here once rather than in each router:
 from ninja import NinjaAPI, Router
 from ninja.openapi.docs import Swagger
 
+from chargebacks.api import disputes_router
 from chargebacks.api import router as chargebacks_router
 from core.api import ErrorOut
 from customers.api import router as customers_router
@@ -140,6 +141,7 @@ api = BackOfficeAPI(
 )
 api.add_router("/payments", payments_router)
 api.add_router("/", chargebacks_router)
+api.add_router("/", disputes_router)
 api.add_router("/", customers_router)
 api.add_router("/", subscriptions_router)
 api.add_router("/", dispute_ratio_router)

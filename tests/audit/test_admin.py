@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from audit.services import record
-from chargebacks.models import Chargeback
+from chargebacks.models import Chargeback, Dispute, DisputeFile
 from customers.models import BlacklistEntry
 from gateway_events.models import ReceivedEvent
 from merchants import roles
@@ -43,7 +43,23 @@ def one_of_everything(merchant, merchant_admin):
     """At least one row of every model the admin shows."""
     customer = CustomerFactory(merchant=merchant, email="buyer@example.test")
     payment = PaymentFactory(merchant=merchant, customer=customer, amount=4200)
-    Chargeback.objects.create(merchant=merchant, payment=payment)
+    chargeback = Chargeback.objects.create(merchant=merchant, payment=payment)
+    dispute = Dispute.objects.create(
+        merchant=merchant,
+        payment=payment,
+        chargeback=chargeback,
+        amount=4200,
+        currency=payment.currency,
+        evidence_due_by=timezone.now() + timedelta(days=7),
+    )
+    DisputeFile.objects.create(
+        merchant=merchant,
+        dispute=dispute,
+        file="disputes/receipt.pdf",
+        name="receipt.pdf",
+        size=10,
+        content_type="application/pdf",
+    )
     Subscription.objects.create(
         merchant=merchant,
         customer=customer,
