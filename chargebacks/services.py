@@ -29,7 +29,7 @@ from core.errors import (
 )
 from customers import services as customer_services
 from merchants.models import Merchant
-from payments import rollup
+from payments import dispute_ratio, rollup
 from payments import selectors as payment_selectors
 from payments.models import Payment, Transaction
 
@@ -348,6 +348,9 @@ def _charge_back(
         **actor.as_fields(),
     )
     rollup.record(payment, ledger_entry)
+    dispute_ratio.count_dispute_opened(
+        merchant_id=payment.merchant_id, opened_at=dispute.created_at
+    )
     return chargeback, dispute
 
 

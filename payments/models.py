@@ -149,6 +149,12 @@ class Payment(models.Model):
             ),
             models.Index(fields=["merchant", "order_id"], name="payment_order_idx"),
             models.Index(fields=["customer", "-created_at"], name="payment_customer_idx"),
+            # The gateway's webhooks find a payment by its reference (gateway_events).
+            models.Index(
+                fields=["gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="payment_gateway_ref_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -346,6 +352,12 @@ class Transaction(RecordedBy):
         indexes = [
             models.Index(fields=["payment", "created_at"], name="txn_payment_idx"),
             models.Index(fields=["merchant", "type", "-created_at"], name="txn_merchant_type_idx"),
+            # The gateway's webhooks find a refund by its reference (gateway_events).
+            models.Index(
+                fields=["gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="txn_gateway_ref_idx",
+            ),
             models.Index(
                 fields=["created_at"],
                 condition=Q(status="pending"),
