@@ -57,7 +57,7 @@ def refund_object(reference: str, *, status: str, amount: int = 1000, **extra) -
 def dispute_object(
     payment_intent: str,
     *,
-    dispute_id: str = "dp_1Pq0000000000000",
+    dispute_id: str = "du_1Pq0000000000000",
     status: str = "needs_response",
     amount: int = 2500,
     reason: str = "fraudulent",
