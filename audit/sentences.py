@@ -74,7 +74,11 @@ class Ref:
 
     @property
     def url(self) -> str | None:
-        name = {"payment": "payments:detail", "customer": "customers:detail"}.get(self.kind)
+        name = {
+            "payment": "payments:detail",
+            "customer": "customers:detail",
+            "dispute": "chargebacks:dispute",
+        }.get(self.kind)
         if not name or not self.id:
             return None
         try:
@@ -309,7 +313,9 @@ def _reversed(told: _Told) -> Described:
 
 
 def _chargeback(told: _Told) -> Described:
-    amount = told.amount("amountCaptured") if told.get("amountCaptured") else None
+    amount = told.amount("disputeAmount")
+    if not amount and told.get("amountCaptured"):
+        amount = told.amount("amountCaptured")
     amount = amount or told.amount("amount") or "an amount"
     also = []
     if told.get("blacklistedCustomer"):
@@ -324,6 +330,46 @@ def _chargeback(told: _Told) -> Described:
         "Recorded",
         NEUTRAL,
     )
+
+
+def _dispute(told: _Told) -> Ref:
+    dispute_id = told.get("disputeId") or told.entry.target_id
+    return Ref("dispute", str(dispute_id or ""), label=str(dispute_id or "a dispute"))
+
+
+def _dispute_evidence(told: _Told) -> Described:
+    return ["saved evidence on dispute ", _dispute(told), " of ", told.payment()], "Saved", DONE
+
+
+def _dispute_submitted(told: _Told) -> Described:
+    return (
+        ["submitted the evidence of dispute ", _dispute(told), " on ", told.payment()],
+        "Submitted",
+        DONE,
+    )
+
+
+def _dispute_file(told: _Told) -> Described:
+    name = told.get("fileName") or "a file"
+    return [f"added the evidence file {name} to dispute ", _dispute(told)], "Saved", DONE
+
+
+def _dispute_accepted(told: _Told) -> Described:
+    amount = told.amount("amount") or "an amount"
+    return (
+        ["accepted dispute ", _dispute(told), f" and the loss of {amount} on ", told.payment()],
+        "Accepted",
+        NEUTRAL,
+    )
+
+
+def _dispute_closed(told: _Told) -> Described:
+    amount = told.amount("amount") or "the amount"
+    if told.get("status") == "won":
+        words = f" as won: {amount} given back on "
+    else:
+        words = f" as lost: {amount} kept by the cardholder's bank on "
+    return ["recorded dispute ", _dispute(told), words, told.payment()], "Recorded", NEUTRAL
 
 
 def _restricted(told: _Told) -> Described:
@@ -455,6 +501,11 @@ DESCRIBERS: dict[str, Callable[[_Told], Described]] = {
     Action.PAYMENT_REFUND_EXTERNAL: _reversed,
     Action.PAYMENT_VOID: _reversed,
     Action.PAYMENT_CHARGEBACK: _chargeback,
+    Action.DISPUTE_EVIDENCE: _dispute_evidence,
+    Action.DISPUTE_SUBMIT: _dispute_submitted,
+    Action.DISPUTE_FILE: _dispute_file,
+    Action.DISPUTE_ACCEPT: _dispute_accepted,
+    Action.DISPUTE_CLOSE: _dispute_closed,
     Action.CUSTOMER_RESTRICT: _restricted,
     Action.BLACKLIST_ADD: _blacklisted,
     Action.BLACKLIST_REMOVE: _unblacklisted,
@@ -507,6 +558,11 @@ ATTEMPTS: dict[str, Callable[[_Told], list[Part]]] = {
     Action.PAYMENT_REFUND_EXTERNAL: lambda t: ["record a refund of ", *_of_payment(t)],
     Action.PAYMENT_VOID: lambda t: ["void ", t.payment()],
     Action.PAYMENT_CHARGEBACK: lambda t: ["record a chargeback on ", t.payment()],
+    Action.DISPUTE_EVIDENCE: lambda t: ["save evidence on dispute ", _dispute(t)],
+    Action.DISPUTE_SUBMIT: lambda t: ["submit the evidence of dispute ", _dispute(t)],
+    Action.DISPUTE_FILE: lambda t: ["add an evidence file to dispute ", _dispute(t)],
+    Action.DISPUTE_ACCEPT: lambda t: ["accept dispute ", _dispute(t)],
+    Action.DISPUTE_CLOSE: lambda t: ["record the outcome of dispute ", _dispute(t)],
     Action.CUSTOMER_RESTRICT: lambda t: ["change the payment restrictions of ", t.customer()],
     Action.BLACKLIST_ADD: lambda t: ["blacklist ", t.email()],
     Action.BLACKLIST_REMOVE: lambda t: ["remove ", t.email(), " from the blacklist"],

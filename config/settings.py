@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "chargebacks",
     "bulk",
+    "gateway_events",
     "demo",
 ]
 
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.role_names",
                 "webhooks.context_processors.failing_endpoints",
+                "payments.context_processors.dispute_ratio_banner",
             ],
             "builtins": ["django.templatetags.static"],
         },
@@ -125,16 +127,37 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Dispute evidence files (SPEC 10): never served from MEDIA_URL, only through the
+    # merchant-scoped download views. Any django-storages backend by setting, e.g.
+    # DISPUTE_EVIDENCE_STORAGE_BACKEND=storages.backends.s3.S3Storage and
+    # DISPUTE_EVIDENCE_STORAGE_OPTIONS='{"bucket_name": "evidence"}'.
+    "dispute_evidence": {
+        "BACKEND": env.str(
+            "DISPUTE_EVIDENCE_STORAGE_BACKEND",
+            default="django.core.files.storage.FileSystemStorage",
+        ),
+        "OPTIONS": env.json("DISPUTE_EVIDENCE_STORAGE_OPTIONS", default={}),
+    },
 }
+DISPUTE_EVIDENCE_STORAGE = "dispute_evidence"
+# A request body read whole (an idempotent API POST hashes its body) may hold one
+# evidence file of up to 5 MB with its multipart framing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+# Days a merchant has to answer a dispute when the network gave no deadline.
+DISPUTE_RESPONSE_DAYS = env.int("DISPUTE_RESPONSE_DAYS", default=14)
 WHITENOISE_USE_FINDERS = True
 
 # --- Payments ------------------------------------------------------------------
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")  # "sandbox" or "stripe"
 STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# Verifies POST /webhooks/stripe (whsec_…, from the webhook endpoint in Stripe's
+# dashboard); unset, every webhook is refused with 400.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Sandbox gateway: simulated latency, and where it records the calls it receives
 # ("memory" for one process; a redis:// URL so several processes share one ledger).
 SANDBOX_GATEWAY_LATENCY_MS = env.int("SANDBOX_GATEWAY_LATENCY_MS", default=0)
@@ -154,6 +177,12 @@ WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=WEBHOOK_ALLOW_PRIVAT
 WEBHOOK_SEND_LEASE_SECONDS = env.int("WEBHOOK_SEND_LEASE_SECONDS", default=60)
 # How often beat sends the deliveries that are due (tests with real processes shorten it).
 WEBHOOK_SWEEP_EVERY_SECONDS = env.float("WEBHOOK_SWEEP_EVERY_SECONDS", default=15.0)
+# Dispute ratio monitor (SPEC 10): the card schemes' programmes, percent and minimum
+# disputes a month; an early warning comes at two thirds of both.
+DISPUTE_RATIO_VISA_PERCENT = env.str("DISPUTE_RATIO_VISA_PERCENT", default="1.5")
+DISPUTE_RATIO_VISA_MINIMUM = env.int("DISPUTE_RATIO_VISA_MINIMUM", default=1500)
+DISPUTE_RATIO_MASTERCARD_PERCENT = env.str("DISPUTE_RATIO_MASTERCARD_PERCENT", default="1.5")
+DISPUTE_RATIO_MASTERCARD_MINIMUM = env.int("DISPUTE_RATIO_MASTERCARD_MINIMUM", default=100)
 
 # --- Celery --------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")

@@ -14,6 +14,7 @@ urlpatterns = [
     # Pages that link no icon of their own (the admin, the API docs): browsers ask here.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg")), name="favicon"),
     path("api/v1/", api.urls),
+    path("", include("gateway_events.urls")),
     path("", include("merchants.urls")),
     path("", include("payments.urls")),
     path("", include("customers.urls")),

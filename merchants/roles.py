@@ -54,6 +54,7 @@ AUDITOR_READS_APPS = [
     "subscriptions",
     "chargebacks",
     "bulk",
+    "gateway_events",
     "audit",
     "auth",
 ]

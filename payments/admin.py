@@ -7,7 +7,14 @@ from django.contrib import admin
 
 from core.admin import AuditTrailLinkMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 
-from .models import ApprovalThreshold, DailyTotals, Payment, RefundApproval, Transaction
+from .models import (
+    ApprovalThreshold,
+    DailyTotals,
+    MonthlyTotals,
+    Payment,
+    RefundApproval,
+    Transaction,
+)
 
 PAYMENT_MONEY_FIELDS = [
     "id",
@@ -222,3 +229,19 @@ class RefundApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in RefundApproval._meta.fields]
+
+
+@admin.register(MonthlyTotals)
+class MonthlyTotalsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The dispute ratio monitor's counters, read-only: kept by payments.dispute_ratio,
+    recomputed with `manage.py rebuild_monthly_totals`."""
+
+    list_display = ["month", "merchant", *MonthlyTotals.COUNTERS]
+    list_filter = ["merchant", "month"]
+    search_fields = ["merchant__name"]
+    search_help_text = "Merchant"
+    date_hierarchy = "month"
+    list_select_related = ["merchant"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in MonthlyTotals._meta.fields]

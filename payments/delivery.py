@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import events, rollup
+from . import dispute_ratio, events, rollup
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import RELEASED, UNANSWERED, Payment, Transaction
 
@@ -79,7 +79,31 @@ def send_pending_transaction(*, transaction_id: str) -> str:
     except GatewayTransientError:
         Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
         raise
+    if result.pending:
+        # Accepted but not finished (a Stripe refund `pending`): it stays pending, with
+        # the gateway's reference, until the gateway's webhook gives the outcome
+        # (gateway_events calls record_gateway_outcome); the sweeper leaves it alone.
+        Transaction.objects.filter(id=txn.id, status=Transaction.Status.PENDING).update(
+            gateway_reference=result.reference, send_lease_until=None
+        )
+        return Transaction.Status.PENDING
     return _finish(txn.id, succeeded=True, gateway_reference=result.reference)
+
+
+def record_gateway_outcome(
+    *, transaction_id: str, succeeded: bool, gateway_reference: str = "", failure_reason: str = ""
+) -> str:
+    """Record the gateway's final answer about a pending capture, refund or void that
+    arrived on its own (a webhook) rather than as the answer to our call: the same
+    bookkeeping as that answer (SPEC 4 rule 6: succeeded, or failed with its reason and
+    its amount reversible again, counters undone). A transaction no longer pending is
+    left as it is. Answers its status afterwards."""
+    return _finish(
+        transaction_id,
+        succeeded=succeeded,
+        gateway_reference=gateway_reference,
+        failure_reason=failure_reason,
+    )
 
 
 def _finish(
@@ -99,7 +123,7 @@ def _finish(
             changed_payment_fields.append("capture_pending")
         if succeeded:
             txn.status = Transaction.Status.SUCCEEDED
-            txn.gateway_reference = gateway_reference
+            txn.gateway_reference = gateway_reference or txn.gateway_reference
             if txn.is_reversal:
                 payment.amount_reversal_pending -= txn.amount
                 changed_payment_fields.append("amount_reversal_pending")
@@ -116,6 +140,7 @@ def _finish(
                     payment.is_voided = False
                     changed_payment_fields.append("is_voided")
             else:  # a declined capture leaves the authorization uncaptured
+                dispute_ratio.count_capture(payment, undone=True)
                 payment.is_captured = False
                 payment.amount_captured = 0
                 payment.captured_at = None
@@ -144,6 +169,8 @@ def stale_pending_transaction_ids(*, older_than: timedelta | None = None) -> lis
     cutoff = now - older_than
     return list(
         Transaction.objects.filter(status=Transaction.Status.PENDING, is_external=False)
+        # With a gateway reference the gateway has it and will say how it ended.
+        .filter(gateway_reference="")
         .filter(
             Q(last_attempt_at__lt=cutoff) | Q(last_attempt_at__isnull=True, created_at__lt=cutoff)
         )

@@ -124,6 +124,8 @@ class Payment(models.Model):
     is_voided = models.BooleanField(default=False)
     is_chargebacked = models.BooleanField(default=False)
     chargeback_recorded_at = models.DateTimeField(null=True, blank=True)
+    # The sum of its disputes not won (SPEC 10), kept by chargebacks.services.
+    amount_disputed = models.BigIntegerField(default=0)
     display_status = models.GeneratedField(
         expression=DISPLAY_STATUS_EXPRESSION,
         output_field=models.CharField(max_length=20, choices=DisplayStatus.choices),
@@ -152,6 +154,12 @@ class Payment(models.Model):
             ),
             models.Index(fields=["merchant", "order_id"], name="payment_order_idx"),
             models.Index(fields=["customer", "-created_at"], name="payment_customer_idx"),
+            # The gateway's webhooks find a payment by its reference (gateway_events).
+            models.Index(
+                fields=["gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="payment_gateway_ref_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -188,6 +196,10 @@ class Payment(models.Model):
                     amount_awaiting_approval__lte=F("amount_captured") - F("amount_reversed"),
                 ),
                 name="payment_awaiting_approval_within_refundable",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_disputed__gte=0, amount_disputed__lte=F("amount_captured")),
+                name="payment_disputed_within_captured",
             ),
         ]
 
@@ -297,12 +309,14 @@ class Payment(models.Model):
                 "amountReversed": self.amount_reversed,
                 "amountAwaitingApproval": self.amount_awaiting_approval,
                 "isChargebacked": self.is_chargebacked,
+                "amountDisputed": self.amount_disputed,
             },
         )
 
 
 class Transaction(RecordedBy):
-    """One entry of a payment's ledger: authorization, capture, refund, void, chargeback."""
+    """One entry of a payment's ledger: authorization, capture, refund, void, chargeback,
+    chargeback reversal."""
 
     class Type(models.TextChoices):
         AUTHORIZATION = "authorization", "Authorization"
@@ -310,6 +324,8 @@ class Transaction(RecordedBy):
         REFUND = "refund", "Refund"
         VOID = "void", "Void"
         CHARGEBACK = "chargeback", "Chargeback"
+        # A dispute won: the network gave the disputed amount back (SPEC 10).
+        CHARGEBACK_REVERSAL = "chargeback_reversal", "Chargeback reversal"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -357,6 +373,12 @@ class Transaction(RecordedBy):
         indexes = [
             models.Index(fields=["payment", "created_at"], name="txn_payment_idx"),
             models.Index(fields=["merchant", "type", "-created_at"], name="txn_merchant_type_idx"),
+            # The gateway's webhooks find a refund by its reference (gateway_events).
+            models.Index(
+                fields=["gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="txn_gateway_ref_idx",
+            ),
             models.Index(
                 fields=["created_at"],
                 condition=Q(status="pending"),
@@ -563,3 +585,35 @@ class RefundApproval(models.Model):
                 "note": self.note,
             },
         )
+
+
+class MonthlyTotals(models.Model):
+    """One merchant's calendar month (UTC) as the dispute ratio monitor counts it (SPEC
+    10): payments captured that month and disputes opened that month. Kept by the
+    services in the transaction of the change they count (payments.dispute_ratio), so
+    the ratio reads a few rows whatever the number of payments.
+
+    `month` is the month's first day. A capture counts in the month it was captured; a
+    capture the gateway declines is taken back from that month. A dispute counts in the
+    month it was opened, whatever becomes of it."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()
+    captured_payments = models.BigIntegerField(default=0)
+    disputes_opened = models.BigIntegerField(default=0)
+
+    COUNTERS = ("captured_payments", "disputes_opened")
+
+    objects = MerchantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "monthly totals"
+        verbose_name_plural = "monthly totals"
+        ordering = ["merchant", "-month"]
+        constraints = [
+            # Also the index of the monitor's one query (merchant, month range).
+            models.UniqueConstraint(fields=["merchant", "month"], name="monthly_totals_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.month:%Y-%m}"

@@ -10,6 +10,11 @@ per-day hot spot: locked as briefly as possible):
     payments/approvals.py  approve_refund   rollup.record(payment, refund)  (held, approved)
     payments/delivery.py   _finish          rollup.record(payment, txn, undone=True)  (declined)
     chargebacks/services.py                 rollup.record(payment, <its chargeback entry>)
+                           close_dispute    rollup.record(payment, <chargeback_reversal>)
+
+A won dispute's chargeback_reversal takes its amount off `chargeback_amount` (the money
+the disputes kept from the merchant), while `chargebacks` still counts the chargeback:
+a dispute opened is one, whatever its outcome.
 
 Everything counts on the payment's creation day. `rebuild()` recomputes the totals
 from the payments and their ledger (the data migration, and the `rebuild_daily_totals`
@@ -49,6 +54,8 @@ def record(payment: Payment, change: Transaction | None = None, *, undone: bool 
         counts = {"refunds": 1, "refunded_amount": change.amount}
     elif change.type == Transaction.Type.CHARGEBACK:
         counts = {"chargebacks": 1, "chargeback_amount": change.amount}
+    elif change.type == Transaction.Type.CHARGEBACK_REVERSAL:
+        counts = {"chargeback_amount": -change.amount}
     else:
         return
     sign = -1 if undone else 1
@@ -87,7 +94,7 @@ def add(*, merchant_id: int, day: date, currency: str, counts: dict[str, int]) -
 def totals_from_payments(
     *, payment_model: Any = Payment, transaction_model: Any = Transaction, merchant_id=None
 ) -> dict[tuple[int, date, str], dict[str, int]]:
-    """The daily totals as the payments and their ledger say, in three aggregate queries
+    """The daily totals as the payments and their ledger say, in four aggregate queries
     (also for a migration's historical models): {(merchant_id, day, currency): counts}."""
     payments = payment_model.objects.all()
     ledger = transaction_model.objects.all()
@@ -122,6 +129,14 @@ def totals_from_payments(
         for name in COUNTERS:
             if name in row:
                 counts[name] = row[name] or 0
+    given_back = (
+        kept.filter(type="chargeback_reversal")
+        .values("merchant_id", **ledger_key)
+        .annotate(given_back=Sum("amount"))
+    )
+    for row in given_back:
+        counts = totals[(row["merchant_id"], row["day"], row["the_currency"])]
+        counts["chargeback_amount"] = counts.get("chargeback_amount", 0) - (row["given_back"] or 0)
     return dict(totals)
 
 

@@ -51,7 +51,9 @@ DisplayStatusName = Literal[
     "captured",
     "authorized",
 ]
-TransactionType = Literal["authorization", "capture", "refund", "void", "chargeback"]
+TransactionType = Literal[
+    "authorization", "capture", "refund", "void", "chargeback", "chargeback_reversal"
+]
 # requires_approval and canceled: a dashboard refund held for a second admin's
 # approval, then rejected or expired (SPEC 13).
 TransactionStatus = Literal["pending", "succeeded", "failed", "requires_approval", "canceled"]
@@ -220,6 +222,9 @@ class PaymentOut(OutputSchema):
     is_voided: bool
     is_chargebacked: bool
     chargeback_recorded_at: datetime | None
+    amount_disputed: int = Field(
+        description="The sum of the payment's disputes not won (SPEC 10), minor units"
+    )
     display_status: DisplayStatusName
     processor: ProcessorOut
     payment_method: PaymentMethodOut | None

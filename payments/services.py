@@ -23,7 +23,7 @@ from customers import services as customer_services
 from customers.models import Customer
 from merchants.models import Merchant
 
-from . import approvals, delivery, events, rollup, tasks
+from . import approvals, delivery, dispute_ratio, events, rollup, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import (
     MAX_METADATA_KEY_LENGTH,
@@ -248,6 +248,7 @@ def create_payment(
             Transaction.objects.bulk_create(ledger)
             trail.succeeded(payment)
             rollup.record(payment)
+            dispute_ratio.count_capture(payment)
             events.payment_created(payment)  # webhook event, in this transaction
     return payment
 
@@ -307,6 +308,7 @@ def capture_payment(
                 **actor.as_fields(),
             )
             rollup.record(payment, capture)
+            dispute_ratio.count_capture(payment)
         try:
             delivery.send_pending_transaction(transaction_id=capture.id)
         except GatewayTransientError:

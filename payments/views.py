@@ -23,7 +23,16 @@ from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from customers.selectors import is_email_blacklisted
 
-from . import approvals, charts, dashboard_selectors, exports, selectors, services
+from . import (
+    approvals,
+    charts,
+    dashboard_selectors,
+    dispute_ratio,
+    exports,
+    ratio_chart,
+    selectors,
+    services,
+)
 from .forms import CaptureForm, OverviewRangeForm, PaymentFilterForm, ReversalForm
 from .models import Payment, Transaction
 
@@ -334,6 +343,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     currencies = dashboard_selectors.overview(
         merchant=request.merchant, first_day=first_day, last_day=last_day
     )
+    ratio = dispute_ratio.monitor(merchant_id=request.merchant.id)
     context = {
         "nav": "overview",
         "form": form,
@@ -344,5 +354,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "chart_width": charts.WIDTH,
         "chart_height": charts.HEIGHT,
         "plot": charts.PLOT_FRAME,
+        "ratio": ratio,
+        "ratio_chart": ratio_chart.ratio_chart(ratio),
     }
     return render(request, "payments/overview.html", context)

@@ -1,6 +1,7 @@
 """The layers of README's Architecture paragraph, checked on every import of the code:
 
     config, demo                     the top: settings, URLs, the API's plumbing, demo data
+    gateway_events                   the gateway's webhooks, mapped onto payments and disputes
     subscriptions, chargebacks, bulk domain apps that use payments
     payments                         uses customers
     customers
@@ -27,6 +28,7 @@ LAYERS = [
     ["customers"],
     ["payments"],
     ["subscriptions", "chargebacks", "bulk"],
+    ["gateway_events"],
     ["config", "demo"],
 ]
 RANK = {app: rank for rank, apps in enumerate(LAYERS) for app in apps}

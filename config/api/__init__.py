@@ -16,10 +16,12 @@ here once rather than in each router:
 from ninja import NinjaAPI, Router
 from ninja.openapi.docs import Swagger
 
+from chargebacks.api import disputes_router
 from chargebacks.api import router as chargebacks_router
 from core.api import ErrorOut
 from customers.api import router as customers_router
 from payments.api import router as payments_router
+from payments.ratio_api import router as dispute_ratio_router
 from subscriptions.api import router as subscriptions_router
 from webhooks.api import router as webhooks_router
 
@@ -140,7 +142,9 @@ api = BackOfficeAPI(
 )
 api.add_router("/payments", payments_router)
 api.add_router("/", chargebacks_router)
+api.add_router("/", disputes_router)
 api.add_router("/", customers_router)
 api.add_router("/", subscriptions_router)
 api.add_router("/", webhooks_router)
+api.add_router("/", dispute_ratio_router)
 api.add_unknown_route_handler()

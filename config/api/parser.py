@@ -60,7 +60,9 @@ class JsonOnlyParser(Parser):
 
     def parse_querydict(self, data, list_fields, request):
         for name, values in data.lists():
-            if not all(_is_storable_text(text) for text in (name, *values)):
+            # Uploaded files (request.FILES comes through here too) are not text.
+            texts = [text for text in (name, *values) if isinstance(text, str)]
+            if not all(_is_storable_text(text) for text in texts):
                 raise ValidationFailed(
                     "Text must not contain NUL characters or lone surrogates", param=name
                 )

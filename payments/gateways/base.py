@@ -50,6 +50,9 @@ class CardDetails:
 class GatewayResult:
     reference: str
     card: CardDetails | None = None
+    # The gateway accepted the operation but finishes it later (a Stripe refund
+    # `pending`): its outcome arrives by webhook (gateway_events), not in this answer.
+    pending: bool = False
 
 
 class PaymentGateway(Protocol):

@@ -42,6 +42,8 @@ MAX_REASON_LENGTH = 255  # what a transaction's failure_reason holds
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 TRANSIENT_HTTP_STATUSES = {409, 429}
 REFUND_REFUSED_STATUSES = {"failed", "canceled"}
+# Accepted, finished later by Stripe: charge.refund.updated tells the outcome.
+REFUND_UNFINISHED_STATUSES = {"pending", "requires_action"}
 TRANSIENT_ERRORS = (
     stripe.APIError,
     stripe.RateLimitError,
@@ -125,11 +127,14 @@ class StripeGateway:
                 params={"payment_intent": reference, "amount": amount},
                 options={"idempotency_key": idempotency_key},
             )
-        # `pending` is accepted: Stripe owns it now and finishes it on its side.
         if refund.status in REFUND_REFUSED_STATUSES:
             failure = getattr(refund, "failure_reason", None)
             raise GatewayDeclined(_reason(failure or f"refund_{refund.status}"))
-        return GatewayResult(reference=refund.id)
+        # `pending`: Stripe owns it now and finishes it on its side; the refund stays
+        # pending here until Stripe's charge.refund.updated webhook says how it ended.
+        return GatewayResult(
+            reference=refund.id, pending=refund.status in REFUND_UNFINISHED_STATUSES
+        )
 
     def void(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult:
         with _gateway_errors():

@@ -9,12 +9,16 @@ import zlib
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
+from chargebacks.models import Dispute, DisputeFile
+from chargebacks.services import add_evidence_file, record_chargeback, stage_evidence
+from core.actors import SYSTEM
 from tests.factories import CustomerFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,20 +71,48 @@ def real_payment_ids(merchant):
     ]
 
 
-def use_real_payment_ids(case, ids: list[str]) -> None:
-    """Replace a generated payment id by a real one for most cases (deterministically,
-    from the generated value), leaving the rest to exercise 404."""
+@pytest.fixture
+def real_dispute_ids(merchant, settings, tmp_path):
+    """Disputes in each state that takes a transition, one with an evidence file."""
+    settings.MEDIA_ROOT = tmp_path
+    ids = []
+    for _ in range(3):
+        payment = PaymentFactory(merchant=merchant)
+        record_chargeback(merchant=merchant, payment_id=payment.id, actor=SYSTEM)
+        ids.append(Dispute.objects.get(payment=payment).id)
+    stage_evidence(
+        merchant=merchant,
+        actor=SYSTEM,
+        dispute_id=ids[1],
+        evidence={"product_description": "Delivered"},
+        submit=True,
+    )
+    add_evidence_file(
+        merchant=merchant,
+        actor=SYSTEM,
+        dispute_id=ids[0],
+        upload=SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n%%EOF\n"),
+    )
+    return ids
+
+
+def use_real_ids(case, ids: list[str], name: str = "payment_id") -> None:
+    """Replace a generated id by a real one for most cases (deterministically, from
+    the generated value), leaving the rest to exercise 404."""
     parameters = case.path_parameters or {}
-    if "payment_id" in parameters:
-        pick = zlib.crc32(str(parameters["payment_id"]).encode()) % (len(ids) + 1)
+    if name in parameters:
+        pick = zlib.crc32(str(parameters[name]).encode()) % (len(ids) + 1)
         if pick < len(ids):
-            parameters["payment_id"] = ids[pick]
+            parameters[name] = ids[pick]
+    if name == "dispute_id" and "file_id" in parameters and parameters.get(name) == ids[0]:
+        parameters["file_id"] = DisputeFile.objects.get(dispute_id=ids[0]).id
 
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_the_api_honours_its_openapi_document(case, api_key, real_payment_ids):
-    use_real_payment_ids(case, real_payment_ids)
+def test_the_api_honours_its_openapi_document(case, api_key, real_payment_ids, real_dispute_ids):
+    use_real_ids(case, real_payment_ids)
+    use_real_ids(case, real_dispute_ids, "dispute_id")
 
     case.call_and_validate(
         headers={

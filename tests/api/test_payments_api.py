@@ -27,6 +27,7 @@ PAYMENT_FIELDS = {
     "isVoided",
     "isChargebacked",
     "chargebackRecordedAt",
+    "amountDisputed",
     "displayStatus",
     "processor",
     "paymentMethod",
@@ -120,6 +121,7 @@ def test_create_payment_answers_the_full_payment_object(api, api_key):
     assert body["displayStatus"] == "captured"
     assert body["amountReversed"] == body["amountReversalPending"] == 0
     assert body["isReversed"] is body["isFullyReversed"] is body["isVoided"] is False
+    assert body["amountDisputed"] == 0
     assert body["isChargebacked"] is False and body["chargebackRecordedAt"] is None
     assert body["orderId"] == "order-42"
     assert body["metadata"] == {"cart": "c_1"}

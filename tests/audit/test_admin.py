@@ -14,9 +14,10 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import record
 from bulk.models import RefundBatch
-from chargebacks.models import Chargeback
+from chargebacks.models import Chargeback, Dispute, DisputeFile
 from core.actors import Actor
 from customers.models import BlacklistEntry
+from gateway_events.models import ReceivedEvent
 from merchants import roles
 from merchants.models import ApiKey, IdempotencyRecord, hash_api_key
 from payments import approvals
@@ -46,7 +47,23 @@ def one_of_everything(merchant, merchant_admin):
     """At least one row of every model the admin shows."""
     customer = CustomerFactory(merchant=merchant, email="buyer@example.test")
     payment = PaymentFactory(merchant=merchant, customer=customer, amount=4200)
-    Chargeback.objects.create(merchant=merchant, payment=payment)
+    chargeback = Chargeback.objects.create(merchant=merchant, payment=payment)
+    dispute = Dispute.objects.create(
+        merchant=merchant,
+        payment=payment,
+        chargeback=chargeback,
+        amount=4200,
+        currency=payment.currency,
+        evidence_due_by=timezone.now() + timedelta(days=7),
+    )
+    DisputeFile.objects.create(
+        merchant=merchant,
+        dispute=dispute,
+        file="disputes/receipt.pdf",
+        name="receipt.pdf",
+        size=10,
+        content_type="application/pdf",
+    )
     Subscription.objects.create(
         merchant=merchant,
         customer=customer,
@@ -56,6 +73,7 @@ def one_of_everything(merchant, merchant_admin):
         current_period_end=timezone.now() + timedelta(days=3),
     )
     BlacklistEntry.objects.create(email="fraud@example.test", reason="fraud")
+    ReceivedEvent.objects.create(gateway="stripe", event_id="evt_1", type="charge.refund.updated")
     make_api_key(merchant, name="admin test")
     RefundBatch.objects.create(merchant=merchant, filename="refunds.csv", created_by=merchant_admin)
     IdempotencyRecord.objects.create(
@@ -116,7 +134,7 @@ def test_every_model_is_searchable_and_filterable():
 def test_every_app_model_is_registered():
     from django.apps import apps
 
-    ours = {"merchants", "customers", "payments", "chargebacks", "audit"}
+    ours = {"merchants", "customers", "payments", "chargebacks", "gateway_events", "audit"}
     missing = [
         model._meta.label
         for model in apps.get_models()

@@ -19,6 +19,9 @@ from core.errors import DomainError
 from customers.models import Customer
 from customers.services import get_or_create_customer
 from demo.customers import seed_customer_demo
+from demo.dispute_ratio import ADMIN_EMAIL as RATIO_ADMIN_EMAIL
+from demo.dispute_ratio import MERCHANT_NAME as RATIO_MERCHANT_NAME
+from demo.dispute_ratio import seed_dispute_ratio_demo
 from merchants import roles
 from merchants.models import ApiKey, Merchant, User, hash_api_key
 from merchants.services import create_api_key
@@ -65,6 +68,7 @@ class Command(BaseCommand):
                 self._customers_since_first_payment(merchant)
                 # The payments were moved back in time after they were counted: recount.
                 rollup.rebuild(merchant_id=merchant.id)
+                seed_dispute_ratio_demo(password=password)
             finally:
                 get_gateway.cache_clear()
         self.stdout.write(
@@ -76,6 +80,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "Sign in with agent@demo.test, admin@demo.test or platform@demo.test, "
             f"password: {password}"
+        )
+        self.stdout.write(
+            f"{RATIO_MERCHANT_NAME} (dispute ratio at an early warning): sign in with "
+            f"{RATIO_ADMIN_EMAIL}, same password."
         )
 
     def _users(self, merchant, password) -> dict[str, User]:
