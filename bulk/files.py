@@ -30,6 +30,17 @@ def refused(message: str) -> ValidationFailed:
     return ValidationFailed(message, param="file")
 
 
+def _delimiter(text: str) -> str:
+    """Comma, or the semicolon or tab a spreadsheet in another locale writes, whichever
+    splits the header row into the columns we need."""
+    header = text.split("\n", 1)[0]
+    for delimiter in (",", ";", "\t"):
+        names = {name.strip().strip('"').lower() for name in header.split(delimiter)}
+        if set(COLUMNS) <= names:
+            return delimiter
+    return ","
+
+
 def read_refund_file(content: bytes) -> list[FileRow]:
     """The file's rows, or ValidationFailed(param="file") saying why it is not one."""
     if len(content) > MAX_FILE_BYTES:
@@ -48,7 +59,7 @@ def read_refund_file(content: bytes) -> list[FileRow]:
         ) from None
     if "\x00" in text:
         raise refused("This is not a CSV file: it holds binary data.")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=_delimiter(text))
     try:
         header = next(reader, None)
         if header is None:

@@ -14,7 +14,11 @@ from merchants.models import Merchant
 
 from .models import RefundBatch
 
-RESULT_HEADER = ["row", "payment_id", "outcome", "amount", "currency", "refund_id", "error"]
+# refund_status: the refund's own state as it is now (pending at the gateway, succeeded,
+# failed when the gateway declined it later, or waiting for an approval).
+RESULT_HEADER = [
+    "row", "payment_id", "outcome", "amount", "currency", "refund_id", "refund_status", "error"
+]  # fmt: skip
 
 
 def recent_batches(*, merchant: Merchant, limit: int = 50) -> list[RefundBatch]:
@@ -82,21 +86,16 @@ def result_lines(batch: RefundBatch) -> Iterator[str]:
         # the file said.
         queryset = batch.rows.order_by("number").values_list(
             "number", "payment_id", "outcome", "amount_text", "planned_amount", "currency",
-            "refund_id", "refund__amount", "error",
+            "refund_id", "refund__amount", "refund__status", "error",
         )  # fmt: skip
-        for (
-            number,
-            payment_id,
-            outcome,
-            text,
-            planned,
-            currency,
-            refund_id,
-            refunded,
-            error,
-        ) in queryset.iterator(chunk_size=1000):
+        for row in queryset.iterator(chunk_size=1000):
+            number, payment_id, outcome, text, planned, currency = row[:6]
+            refund_id, refunded, refund_status, error = row[6:]
             minor = refunded if refund_id else planned
             amount = money.format_input(minor, currency) if minor and currency else text
-            yield [number, payment_id, outcome, amount, currency, refund_id or "", error]
+            yield [
+                number, payment_id, outcome, amount, currency, refund_id or "",
+                refund_status or "", error,
+            ]  # fmt: skip
 
     return csv_lines(RESULT_HEADER, rows())

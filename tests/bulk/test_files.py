@@ -26,7 +26,7 @@ def upload(merchant, agent, content: bytes) -> RefundBatch:
         (b"%PDF-1.4\n\xe2\xe3\xcf\xd3\n1 0 obj", "not UTF-8 text"),
         (b"payment_id,amount\x00,reason,note\n", "binary data"),
         (b"", "The file is empty"),
-        (b"payment_id;amount;reason;note\npay_x;1.00;;\n", "lacks the columns payment_id"),
+        (b"payment id|amount|reason|note\npay_x|1.00||\n", "lacks the columns payment_id"),
         (b"payment_id,amount,note\npay_x,1.00,\n", "lacks the column reason"),
         (b'payment_id,amount,reason,note\n"pay_x,1.00,,\n', "not a readable CSV file"),
         (b"payment_id,amount,reason,note\n", "no refunds below it"),
@@ -36,7 +36,7 @@ def upload(merchant, agent, content: bytes) -> RefundBatch:
         "pdf",
         "nul",
         "empty",
-        "semicolons",
+        "pipes",
         "missing-column",
         "broken-quote",
         "header-only",
@@ -92,3 +92,13 @@ def test_a_bom_any_column_order_header_case_and_blank_lines_are_fine():
         (1, "pay_1", "2.50", "duplicate", "a note"),
         (2, "pay_2", "", "", ""),
     ]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_commas_semicolons_or_tabs_as_spreadsheets_write_them(delimiter):
+    content = delimiter.join(["payment_id", "amount", "reason", "note"]) + "\r\n"
+    content += delimiter.join(["pay_1", "2.50", "", "n"]) + "\r\n"
+
+    rows = read_refund_file(content.encode())
+
+    assert [(r.payment_id, r.amount, r.note) for r in rows] == [("pay_1", "2.50", "n")]

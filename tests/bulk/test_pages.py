@@ -81,10 +81,10 @@ def test_upload_dry_run_confirm_progress_and_results(
     refunds = Transaction.objects.filter(type="refund", payment=paid)
     assert sorted(r.amount for r in refunds) == [1500, 2500]
     done = results(agent_client, batch)
-    assert [(r["outcome"], r["amount"]) for r in done] == [
-        ("refunded", "15.00"),
-        ("refused", "1.00"),
-        ("refunded", "25.00"),
+    assert [(r["outcome"], r["amount"], r["refund_status"]) for r in done] == [
+        ("refunded", "15.00", "succeeded"),  # the gateway answered (in-process here)
+        ("refused", "1.00", ""),
+        ("refunded", "25.00", "succeeded"),
     ]
     assert {r["refund_id"] for r in done} - {""} == set(refunds.values_list("id", flat=True))
     assert done[1]["error"].startswith("Unknown payment")
@@ -149,3 +149,34 @@ def test_only_refunders_of_the_merchant_see_batches(client, viewer, merchant, ot
     assert client.get(reverse("bulk:detail", args=[batch.id])).status_code == 404
     assert client.get(reverse("bulk:results", args=[batch.id])).status_code == 404
     assert batch.id not in client.get(reverse("bulk:list")).content.decode()
+
+
+def test_the_batches_page_lists_recent_batches_with_their_state(agent_client, merchant):
+    paid = PaymentFactory(merchant=merchant)
+    upload(agent_client, refund_file([[paid.id, "1.00", "", ""]]), name="first.csv")
+    upload(agent_client, refund_file([["pay_nope", "1.00", "", ""]]), name="second.csv")
+    first = RefundBatch.objects.get(filename="first.csv")
+    agent_client.post(reverse("bulk:cancel", args=[first.id]))
+
+    page = agent_client.get(reverse("bulk:list")).content.decode()
+
+    assert page.index("second.csv") < page.index("first.csv")  # newest first
+    assert "Canceled" in page and "Dry run, awaiting confirmation" in page
+    assert "1 of 1" in page and "0 of 1" in page
+
+
+def test_anonymous_is_sent_to_sign_in(client, merchant):
+    paid = PaymentFactory(merchant=merchant)
+    batch = RefundBatch.objects.create(merchant=merchant, filename="x.csv")
+    BatchRow = batch.rows.model
+    BatchRow.objects.create(batch=batch, number=1, payment_id=paid.id, outcome="pending")
+    for url in (
+        reverse("bulk:list"),
+        reverse("bulk:detail", args=[batch.id]),
+        reverse("bulk:results", args=[batch.id]),
+        reverse("payments:export"),
+    ):
+        assert client.get(url).status_code == 302, url
+    assert client.post(reverse("bulk:confirm", args=[batch.id])).status_code == 302
+    batch.refresh_from_db()
+    assert batch.state == RefundBatch.State.DRAFT
