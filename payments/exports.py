@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import BigIntegerField, Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 
 from core import money
 from core.csv import csv_lines
@@ -45,17 +45,14 @@ _FIELDS = [
     "amount_captured",
     "amount_reversed",
     "is_voided",
-    "disputed",
+    "amount_disputed",
     "display_status",
     "order_id",
 ]
 
 
 def _rows(queryset: QuerySet[Payment]) -> QuerySet:
-    # The disputed amount: 0 until payments have `amount_disputed`; then this one line
-    # becomes `disputed = F("amount_disputed")`.
-    disputed = Value(0, output_field=BigIntegerField())
-    return queryset.annotate(disputed=disputed).order_by("-created_at", "-id").values_list(*_FIELDS)
+    return queryset.order_by("-created_at", "-id").values_list(*_FIELDS)
 
 
 def _chunks(queryset: QuerySet[Payment]) -> Iterator[tuple]:
