@@ -120,7 +120,8 @@ class Payment(models.Model):
     amount_reversal_pending = models.BigIntegerField(default=0)
     # Refunds asked in the dashboard above the merchant's threshold, waiting for a second
     # merchant admin (SPEC 13): not reversed yet, but no longer refundable either.
-    amount_awaiting_approval = models.BigIntegerField(default=0)
+    # db_default: rows inserted by raw SQL (bench/fill.py) need no change.
+    amount_awaiting_approval = models.BigIntegerField(default=0, db_default=0)
     is_voided = models.BooleanField(default=False)
     is_chargebacked = models.BooleanField(default=False)
     chargeback_recorded_at = models.DateTimeField(null=True, blank=True)
