@@ -119,6 +119,8 @@ EXPECTED: dict[str, Page | Api] = {
     "healthz": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
     "readyz": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
     "metrics": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
+    # --- the gateway's webhooks: Stripe signs them, so no session matters; unsigned: 400 ---
+    "gateway_events:stripe": Page(get=(405, 405, 405), post=(400, 400, 400), public=(405, 400)),
     # --- dashboard: merchants ---
     "home": Page(get=(302, 302, 302), post=(302, 302, 302)),
     "login": Page(get=(302, 302, 302), post=(302, 302, 302), public=(200, 200)),
@@ -206,6 +208,7 @@ EXPECTED: dict[str, Page | Api] = {
         foreign_data=lambda w: {"amount": 1200, "currency": "USD", "customerId": w.customer.id},
     ),
     "api:list_payments": Api(200),
+    "api:get_dispute_ratio": Api(200),
     "api:get_payment": Api(200),
     "api:capture_payment": Api(200, data=lambda w: {}, acts=True),
     "api:reverse_payment": Api(200, data=lambda w: {"reason": "duplicate"}, acts=True),
