@@ -40,13 +40,16 @@ class RecordChargebackForm(TokenForm):
         widget=forms.TextInput(attrs={"placeholder": "e.g. Chargeback on pay_…"}),
     )
 
+    # Each optional: left out, the dispute takes the service's default (the captured
+    # amount, reason general, network other, deadline in DISPUTE_RESPONSE_DAYS).
     amount = forms.CharField(
         label="Disputed amount",
+        required=False,
         max_length=64,
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     reason_category = forms.ChoiceField(
-        label="Reason", choices=Dispute.ReasonCategory.choices, initial="general"
+        label="Reason", choices=Dispute.ReasonCategory.choices, initial="general", required=False
     )
     reason_code = forms.CharField(
         label="Network reason code",
@@ -54,9 +57,12 @@ class RecordChargebackForm(TokenForm):
         max_length=MAX_REASON_CODE_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "e.g. 10.4 or 4837"}),
     )
-    network = forms.ChoiceField(label="Card network", choices=Dispute.Network.choices)
+    network = forms.ChoiceField(
+        label="Card network", choices=Dispute.Network.choices, required=False
+    )
     evidence_due_by = forms.DateField(
         label="Evidence due by",
+        required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The network's deadline for your evidence (end of that day, UTC).",
     )
@@ -92,14 +98,18 @@ class RecordChargebackForm(TokenForm):
         else:
             self.fields["blacklist_customer"].widget.attrs["autofocus"] = True
 
-    def clean_amount(self) -> int:
+    def clean_amount(self) -> int | None:
+        if not self.cleaned_data["amount"].strip():
+            return None
         try:
             return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
         except money.MoneyError as error:
             raise forms.ValidationError(str(error)) from None
 
-    def clean_evidence_due_by(self) -> datetime:
+    def clean_evidence_due_by(self) -> datetime | None:
         day = self.cleaned_data["evidence_due_by"]
+        if day is None:
+            return None
         if day < timezone.localdate():
             raise forms.ValidationError("The deadline cannot be in the past.")
         # The end of that day: a deadline "by the 12th" includes the 12th.
@@ -110,9 +120,9 @@ class RecordChargebackForm(TokenForm):
         data = self.cleaned_data
         return {
             "amount": data["amount"],
-            "network": data["network"],
+            "network": data["network"] or None,
             "reason_code": data["reason_code"],
-            "reason_category": data["reason_category"],
+            "reason_category": data["reason_category"] or None,
             "evidence_due_by": data["evidence_due_by"],
         }
 

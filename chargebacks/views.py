@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
@@ -197,6 +198,7 @@ def dispute_file_upload(request: HttpRequest, dispute_id: str) -> HttpResponse:
 
 
 @dashboard_view(VIEW)
+@require_safe
 def dispute_file_download(request: HttpRequest, dispute_id: str, file_id: str) -> HttpResponse:
     try:
         evidence_file = selectors.get_dispute_file(
