@@ -90,8 +90,9 @@ def amount_lines(payment: Payment) -> list[AmountLine]:
         lines.append(AmountLine("Refunded", fmt(settled)))
     if payment.amount_reversal_pending:
         lines.append(AmountLine("Pending at the gateway", fmt(payment.amount_reversal_pending)))
-    if payment.is_chargebacked:
-        lines.append(AmountLine("Disputed", fmt(payment.amount_captured or payment.amount)))
+    if payment.is_chargebacked or payment.amount_disputed:
+        # The sum of its disputes not won (SPEC 10): back to 0 once they are won.
+        lines.append(AmountLine("Disputed", fmt(payment.amount_disputed)))
     if payment.is_captured and not payment.is_voided:
         refundable = 0 if payment.reversal_refusal() else payment.amount_reversible
         lines.append(
@@ -227,6 +228,7 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
         "blocked_reason": blocked,
         "reversible_display": payment.format_amount(payment.amount_reversible),
         "summary": form.summary(),
+        "dispute_warning": form.dispute_warning(),
     }
     return render_dialog(request, "payments/reverse.html", context, title=f"{label} payment")
 
@@ -236,7 +238,12 @@ def payment_reverse_summary(request: HttpRequest, payment_id: str) -> HttpRespon
     """What the refund dialog will do with what is typed so far, in words (SPEC 2)."""
     payment = get_payment_or_404(request, payment_id)
     form = ReversalForm(request.GET, payment=payment)
-    context = {"payment": payment, "form": form, "summary": form.summary()}
+    context = {
+        "payment": payment,
+        "form": form,
+        "summary": form.summary(),
+        "dispute_warning": form.dispute_warning(),
+    }
     return render(request, "payments/reverse.html#summary", context)
 
 
