@@ -1,7 +1,16 @@
-from django import forms
+from datetime import datetime, time, timedelta
 
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from core import money
 from core.forms import TokenForm
+from core.lists import ListFilterForm
+from core.paging import Page, page_or_refusal, pager
 from customers.models import MAX_REASON_LENGTH
+
+from .models import EVIDENCE_TEXT_FIELDS, MAX_EVIDENCE_TEXT_LENGTH, MAX_REASON_CODE_LENGTH, Dispute
 
 
 class RecordChargebackForm(TokenForm):
@@ -31,6 +40,33 @@ class RecordChargebackForm(TokenForm):
         widget=forms.TextInput(attrs={"placeholder": "e.g. Chargeback on pay_…"}),
     )
 
+    # Each optional: left out, the dispute takes the service's default (the captured
+    # amount, reason general, network other, deadline in DISPUTE_RESPONSE_DAYS).
+    amount = forms.CharField(
+        label="Disputed amount",
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    reason_category = forms.ChoiceField(
+        label="Reason", choices=Dispute.ReasonCategory.choices, initial="general", required=False
+    )
+    reason_code = forms.CharField(
+        label="Network reason code",
+        required=False,
+        max_length=MAX_REASON_CODE_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 10.4 or 4837"}),
+    )
+    network = forms.ChoiceField(
+        label="Card network", choices=Dispute.Network.choices, required=False
+    )
+    evidence_due_by = forms.DateField(
+        label="Evidence due by",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The network's deadline for your evidence (end of that day, UTC).",
+    )
+
     CUSTOMER_FIELDS = (
         "blacklist_customer",
         "blacklist_reason",
@@ -40,14 +76,55 @@ class RecordChargebackForm(TokenForm):
         "restrict_reason",
     )
 
-    def __init__(self, *args, has_customer: bool, **kwargs):
+    def __init__(self, *args, payment, **kwargs):
+        self.payment = payment
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("amount", money.format_input(payment.amount_captured, payment.currency))
+        initial.setdefault("network", _network_of(payment))
+        initial.setdefault(
+            "evidence_due_by",
+            timezone.localdate() + timedelta(days=settings.DISPUTE_RESPONSE_DAYS),
+        )
         super().__init__(*args, **kwargs)
+        has_customer = payment.customer_id is not None
         self.has_customer = has_customer
+        self.fields["amount"].help_text = (
+            f"In {payment.currency}; at most {payment.format_amount(payment.amount_captured)}, "
+            "the captured amount."
+        )
         if not has_customer:
             for name in self.CUSTOMER_FIELDS:
                 del self.fields[name]
         else:
             self.fields["blacklist_customer"].widget.attrs["autofocus"] = True
+
+    def clean_amount(self) -> int | None:
+        if not self.cleaned_data["amount"].strip():
+            return None
+        try:
+            return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
+        except money.MoneyError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_evidence_due_by(self) -> datetime | None:
+        day = self.cleaned_data["evidence_due_by"]
+        if day is None:
+            return None
+        if day < timezone.localdate():
+            raise forms.ValidationError("The deadline cannot be in the past.")
+        # The end of that day: a deadline "by the 12th" includes the 12th.
+        return timezone.make_aware(datetime.combine(day, time.max))
+
+    @property
+    def dispute_terms(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "amount": data["amount"],
+            "network": data["network"] or None,
+            "reason_code": data["reason_code"],
+            "reason_category": data["reason_category"] or None,
+            "evidence_due_by": data["evidence_due_by"],
+        }
 
     def clean(self):
         data = super().clean()
@@ -85,3 +162,123 @@ class RecordChargebackForm(TokenForm):
     @property
     def reason_for_blacklist(self) -> str | None:
         return self.cleaned_data.get("blacklist_reason") if self.should_blacklist else None
+
+
+def _network_of(payment) -> str:
+    """The card's network as the gateway reported its brand, else other."""
+    brand = str((payment.payment_method or {}).get("brand", "")).lower()
+    brand = {"american express": "amex", "american_express": "amex"}.get(brand, brand)
+    return brand if brand in Dispute.Network.values else Dispute.Network.OTHER
+
+
+# --- disputes ------------------------------------------------------------------------------
+
+
+class DisputeFilterForm(ListFilterForm):
+    """The disputes queue's query string: ?status=&overdue=, and the cursor. Needs
+    response first, then soonest deadline first; paged forward (Older → reads "Later")."""
+
+    status = forms.ChoiceField(
+        label="Status", choices=[("", "All statuses"), *Dispute.Status.choices], required=False
+    )
+    overdue = forms.ChoiceField(
+        label="Deadline",
+        choices=[("", "Any deadline"), ("true", "Overdue"), ("false", "Not overdue")],
+        required=False,
+    )
+
+    def filters(self) -> dict:
+        overdue = self.cleaned_data.get("overdue")
+        return {
+            "status": self.cleaned_data.get("status") or None,
+            "overdue": {"true": True, "false": False}.get(overdue),
+        }
+
+    def page(self, list_rows, **kwargs) -> tuple[Page, str | None]:
+        if not self.is_valid():
+            return Page(items=[], has_more=False), self.error_summary()
+        return page_or_refusal(
+            list_rows,
+            **self.filters(),
+            starting_after=self.cleaned_data["after"] or None,
+            **kwargs,
+        )
+
+    def pager(self, page: Page):
+        if not self.is_valid():
+            return None
+        return pager(self.url, page, filters=self.query(), after=self.cleaned_data["after"])
+
+
+class EvidenceForm(forms.Form):
+    """The evidence fields, saved as drafts while typed (a merge of what is sent)."""
+
+    product_description = forms.CharField(
+        label="Product or service description",
+        required=False,
+        max_length=MAX_EVIDENCE_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What was sold, and when it was delivered or performed.",
+    )
+    customer_communication = forms.CharField(
+        label="Customer communication",
+        required=False,
+        max_length=MAX_EVIDENCE_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Emails or messages showing the customer received or used it.",
+    )
+    refund_policy = forms.CharField(
+        label="Refund policy",
+        required=False,
+        max_length=MAX_EVIDENCE_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Your policy as the customer saw it at checkout.",
+    )
+    shipping_tracking_number = forms.CharField(
+        label="Shipping tracking number",
+        required=False,
+        max_length=MAX_EVIDENCE_TEXT_LENGTH,
+        widget=forms.TextInput(),
+    )
+    uncategorized_text = forms.CharField(
+        label="Anything else",
+        required=False,
+        max_length=MAX_EVIDENCE_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def evidence(self) -> dict[str, str]:
+        """Only the fields that were sent: a draft save of one field leaves the rest."""
+        return {name: self.cleaned_data[name] for name in EVIDENCE_TEXT_FIELDS if name in self.data}
+
+
+class EvidenceFileForm(forms.Form):
+    file = forms.FileField(
+        label="Add a file",
+        help_text="PDF, PNG or JPEG, up to 5 MB; at most 10 files.",
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
+    )
+
+
+class SubmitEvidenceForm(TokenForm):
+    confirm = forms.BooleanField(
+        label="I have added all the evidence: submit it to the card network",
+        required=True,
+        error_messages={"required": "Confirm that the evidence is complete."},
+    )
+
+
+class AcceptDisputeForm(TokenForm):
+    confirm = forms.BooleanField(
+        label="Accept the dispute: the disputed amount is not coming back",
+        required=True,
+        error_messages={"required": "Confirm that you accept the loss."},
+    )
+
+
+class DisputeOutcomeForm(TokenForm):
+    outcome = forms.ChoiceField(
+        label="The network decided",
+        choices=[("won", "Won: the amount comes back"), ("lost", "Lost: the amount stays out")],
+        widget=forms.RadioSelect,
+    )

@@ -1,21 +1,48 @@
-"""The record-chargeback dialog (a page without JavaScript)."""
+"""Dashboard pages of chargebacks and disputes: the record-chargeback dialog, the
+disputes queue, a dispute's page (evidence saved as typed, files uploaded with
+progress) and its Submit, Accept and Record outcome dialogs. Every form also works
+as a plain POST that redirects.
 
-from django.http import HttpRequest, HttpResponse
+Roles: reading follows the payments (payments.view_payment); every change follows the
+chargeback permission (chargebacks.add_chargeback), as recording one does.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from core.dashboard import actor_for, dashboard_view
-from core.forms import submit_once
-from core.htmx import dialog_done, render_dialog
+from core.errors import DomainError, NotFound
+from core.forms import add_refusal, submit_once
+from core.htmx import dialog_done, render_dialog, render_page, wants_partial
 from payments.views import get_payment_or_404
 
-from . import services
-from .forms import RecordChargebackForm
+from . import selectors, services
+from .api import file_response
+from .forms import (
+    AcceptDisputeForm,
+    DisputeFilterForm,
+    DisputeOutcomeForm,
+    EvidenceFileForm,
+    EvidenceForm,
+    RecordChargebackForm,
+    SubmitEvidenceForm,
+)
+from .models import Dispute
+
+VIEW = "payments.view_payment"
+ACT = "chargebacks.add_chargeback"
+PAGE_SIZE = 25
 
 
-@dashboard_view("payments.view_payment", "chargebacks.add_chargeback")
+@dashboard_view(VIEW, ACT)
 def record_chargeback(request: HttpRequest, payment_id: str) -> HttpResponse:
     payment = get_payment_or_404(request, payment_id)
-    form = RecordChargebackForm(request.POST or None, has_customer=payment.customer_id is not None)
+    form = RecordChargebackForm(request.POST or None, payment=payment)
     if request.method == "POST" and form.is_valid():
         recorded = submit_once(
             request,
@@ -30,6 +57,7 @@ def record_chargeback(request: HttpRequest, payment_id: str) -> HttpResponse:
                     blacklist_customer=form.should_blacklist,
                     blacklist_reason=form.reason_for_blacklist,
                     customer_restrictions=form.customer_restrictions,
+                    **form.dispute_terms,
                 ).id
             ),
         )
@@ -47,3 +75,246 @@ def record_chargeback(request: HttpRequest, payment_id: str) -> HttpResponse:
         "amount_display": payment.amount_display,
     }
     return render_dialog(request, "chargebacks/record.html", context, title="Record chargeback")
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+@dashboard_view(VIEW)
+def dispute_list(request: HttpRequest) -> HttpResponse:
+    form = DisputeFilterForm(request.GET, url=reverse("chargebacks:disputes"))
+    page, error = form.page(
+        selectors.list_disputes, merchant=request.merchant, limit=PAGE_SIZE, queue=True
+    )
+    context = {
+        "nav": "disputes",
+        "form": form,
+        "page": page,
+        "error": error,
+        "pager": form.pager(page),
+    }
+    return render_page(request, "chargebacks/disputes.html", context, partial="results")
+
+
+# --- one dispute ---------------------------------------------------------------------------
+
+
+def get_dispute_or_404(request: HttpRequest, dispute_id: str) -> Dispute:
+    try:
+        return services.get_dispute(merchant=request.merchant, dispute_id=dispute_id)
+    except NotFound:
+        raise Http404("No such dispute") from None
+
+
+def dispute_context(request: HttpRequest, dispute: Dispute, **extra) -> dict:
+    can_act = request.user.has_perm(ACT)
+    return {
+        "nav": "disputes",
+        "dispute": dispute,
+        "payment": dispute.payment,
+        "files": list(dispute.files.all()),
+        "captured_display": dispute.payment.format_amount(dispute.payment.amount_captured),
+        "disputed_display": dispute.payment.format_amount(dispute.payment.amount_disputed),
+        "evidence_form": extra.pop("evidence_form", None) or EvidenceForm(initial=dispute.evidence),
+        "file_form": extra.pop("file_form", None) or EvidenceFileForm(),
+        "can_edit": can_act and dispute.evidence_refusal() is None,
+        "can_submit": can_act and dispute.submit_refusal() is None,
+        "can_accept": can_act and dispute.accept_refusal() is None,
+        "can_close": can_act
+        and any(
+            dispute.close_refusal(o) is None for o in (Dispute.Status.WON, Dispute.Status.LOST)
+        ),
+        **extra,
+    }
+
+
+@dashboard_view(VIEW)
+def dispute_detail(request: HttpRequest, dispute_id: str) -> HttpResponse:
+    dispute = get_dispute_or_404(request, dispute_id)
+    return render_page(
+        request, "chargebacks/dispute.html", dispute_context(request, dispute), partial="live"
+    )
+
+
+@dashboard_view(VIEW, ACT)
+def dispute_evidence(request: HttpRequest, dispute_id: str) -> HttpResponse:
+    """Save the evidence typed so far (a draft; HTMX posts it as you type). Answers the
+    small "Saved" note to HTMX, the page again without JavaScript."""
+    dispute = get_dispute_or_404(request, dispute_id)
+    if request.method != "POST":
+        return redirect("chargebacks:dispute", dispute.id)
+    form = EvidenceForm(request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            dispute = services.stage_evidence(
+                merchant=request.merchant,
+                actor=actor_for(request),
+                dispute_id=dispute.id,
+                evidence=form.evidence(),
+            )
+            saved = True
+        except DomainError as refused:
+            add_refusal(form, refused)
+    if wants_partial(request):
+        context = {"dispute": dispute, "saved": saved, "evidence_form": form}
+        return render(request, "chargebacks/dispute.html#saved", context)
+    if saved:
+        messages.success(request, "Evidence saved")
+        return redirect("chargebacks:dispute", dispute.id)
+    context = dispute_context(request, dispute, evidence_form=form)
+    return render(request, "chargebacks/dispute.html", context, status=400)
+
+
+@dashboard_view(VIEW, ACT)
+def dispute_file_upload(request: HttpRequest, dispute_id: str) -> HttpResponse:
+    """One evidence file, checked by content. HTMX (with a progress bar): the files
+    part of the page again; without JavaScript: the page."""
+    dispute = get_dispute_or_404(request, dispute_id)
+    if request.method != "POST":
+        return redirect("chargebacks:dispute", dispute.id)
+    form = EvidenceFileForm(request.POST, request.FILES)
+    added = None
+    if form.is_valid():
+        try:
+            added = services.add_evidence_file(
+                merchant=request.merchant,
+                actor=actor_for(request),
+                dispute_id=dispute.id,
+                upload=form.cleaned_data["file"],
+            )
+        except DomainError as refused:
+            add_refusal(form, refused)
+    dispute = get_dispute_or_404(request, dispute.id)
+    context = dispute_context(
+        request, dispute, file_form=EvidenceFileForm() if added else form, added=added
+    )
+    if wants_partial(request):
+        return render(request, "chargebacks/dispute.html#files", context)
+    if added:
+        messages.success(request, f"{added.name} added")
+        return redirect("chargebacks:dispute", dispute.id)
+    return render(request, "chargebacks/dispute.html", context, status=400)
+
+
+@dashboard_view(VIEW)
+@require_safe
+def dispute_file_download(request: HttpRequest, dispute_id: str, file_id: str) -> HttpResponse:
+    try:
+        evidence_file = selectors.get_dispute_file(
+            merchant=request.merchant, dispute_id=dispute_id, file_id=file_id
+        )
+    except NotFound:
+        raise Http404("No such file") from None
+    return file_response(evidence_file)
+
+
+def _dispute_dialog(
+    request: HttpRequest,
+    dispute_id: str,
+    *,
+    form_class,
+    purpose: str,
+    refusal,
+    action,
+    toast,
+    title: str,
+    template: str,
+) -> HttpResponse:
+    """The one dialog pattern, for a dispute's transition: GET renders it; POST runs
+    the service once under the form's token, then closes it (or shows the refusal)."""
+    dispute = get_dispute_or_404(request, dispute_id)
+    form = form_class(request.POST or None)
+    blocked = refusal(dispute)
+    if request.method == "POST" and blocked is None and form.is_valid():
+        done = submit_once(
+            request,
+            form,
+            purpose=f"{purpose}:{dispute.id}",
+            busy="This is already being submitted. Please wait.",
+            action=lambda: action(dispute, form).id,
+        )
+        if done is not None:
+            dispute = get_dispute_or_404(request, dispute.id)
+            return dialog_done(
+                request,
+                toast=toast(dispute),
+                redirect_to=reverse("chargebacks:dispute", args=[dispute.id]),
+                disputeChanged={"id": dispute.id},
+            )
+    context = {
+        "nav": "disputes",
+        "form": form,
+        "dispute": dispute,
+        "payment": dispute.payment,
+        "blocked_reason": f"{blocked[0].upper()}{blocked[1:]}." if blocked else None,
+        "action_url": request.path,
+    }
+    return render_dialog(request, template, context, title=title)
+
+
+@dashboard_view(VIEW, ACT)
+def dispute_submit(request: HttpRequest, dispute_id: str) -> HttpResponse:
+    return _dispute_dialog(
+        request,
+        dispute_id,
+        form_class=SubmitEvidenceForm,
+        purpose="dispute-submit",
+        refusal=lambda d: d.submit_refusal(),
+        action=lambda d, form: services.stage_evidence(
+            merchant=request.merchant,
+            actor=actor_for(request),
+            dispute_id=d.id,
+            evidence={},
+            submit=True,
+        ),
+        toast=lambda d: "Evidence submitted; the dispute is under review",
+        title="Submit evidence",
+        template="chargebacks/dispute_submit.html",
+    )
+
+
+@dashboard_view(VIEW, ACT)
+def dispute_accept(request: HttpRequest, dispute_id: str) -> HttpResponse:
+    return _dispute_dialog(
+        request,
+        dispute_id,
+        form_class=AcceptDisputeForm,
+        purpose="dispute-accept",
+        refusal=lambda d: d.accept_refusal(),
+        action=lambda d, form: services.accept_dispute(
+            merchant=request.merchant, actor=actor_for(request), dispute_id=d.id
+        ),
+        toast=lambda d: f"Dispute accepted: {d.amount_display} will not come back",
+        title="Accept dispute",
+        template="chargebacks/dispute_accept.html",
+    )
+
+
+def _close_refusal(dispute: Dispute) -> str | None:
+    won, lost = (dispute.close_refusal(o) for o in (Dispute.Status.WON, Dispute.Status.LOST))
+    return None if won is None or lost is None else won
+
+
+@dashboard_view(VIEW, ACT)
+def dispute_close(request: HttpRequest, dispute_id: str) -> HttpResponse:
+    return _dispute_dialog(
+        request,
+        dispute_id,
+        form_class=DisputeOutcomeForm,
+        purpose="dispute-close",
+        refusal=_close_refusal,
+        action=lambda d, form: services.close_dispute(
+            merchant=request.merchant,
+            actor=actor_for(request),
+            dispute_id=d.id,
+            outcome=form.cleaned_data["outcome"],
+        ),
+        toast=lambda d: (
+            f"Dispute won: {d.amount_display} given back"
+            if d.status == Dispute.Status.WON
+            else f"Dispute lost: {d.amount_display} stays with the cardholder's bank"
+        ),
+        title="Record outcome",
+        template="chargebacks/dispute_close.html",
+    )

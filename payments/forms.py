@@ -201,6 +201,26 @@ class ReversalForm(TokenForm):
     def needs_approval(self, amount: int) -> bool:
         """Strictly over the threshold, as payments.approvals.needs_approval decides."""
         return self.approval_threshold is not None and amount > self.approval_threshold
+    def dispute_warning(self) -> str | None:
+        """A warning (never a refusal: SPEC 10, a chargebacked payment can still be
+        refunded) when the refund typed so far plus what is disputed would be more than
+        was captured: the customer would get the money back twice."""
+        payment = self.payment
+        if self.is_void or not payment.amount_disputed:
+            return None
+        raw = self.data.get("amount") if self.is_bound else self.initial.get("amount")
+        try:
+            amount = money.parse_major(raw or "", payment.currency)
+        except money.MoneyError:
+            return None
+        if payment.amount_reversed + amount + payment.amount_disputed <= payment.amount_captured:
+            return None
+        fmt = payment.format_amount
+        return (
+            f"{fmt(payment.amount_disputed)} of this payment is disputed: with this refund, "
+            f"{fmt(payment.amount_reversed + amount + payment.amount_disputed)} would go back "
+            f"to the customer out of {fmt(payment.amount_captured)} captured."
+        )
 
 
 class CaptureForm(TokenForm):

@@ -125,8 +125,9 @@ def amount_lines(payment: Payment) -> list[AmountLine]:
         lines.append(AmountLine("Pending at the gateway", fmt(payment.amount_reversal_pending)))
     if payment.amount_awaiting_approval:
         lines.append(AmountLine("Waiting for approval", fmt(payment.amount_awaiting_approval)))
-    if payment.is_chargebacked:
-        lines.append(AmountLine("Disputed", fmt(payment.amount_captured or payment.amount)))
+    if payment.is_chargebacked or payment.amount_disputed:
+        # The sum of its disputes not won (SPEC 10): back to 0 once they are won.
+        lines.append(AmountLine("Disputed", fmt(payment.amount_disputed)))
     if payment.is_captured and not payment.is_voided:
         refundable = 0 if payment.reversal_refusal() else payment.amount_reversible
         lines.append(
@@ -278,6 +279,7 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
         "reversible_display": payment.format_amount(payment.amount_reversible),
         "summary": form.summary(),
         "approval_threshold": threshold,
+        "dispute_warning": form.dispute_warning(),
     }
     return render_dialog(request, "payments/reverse.html", context, title=f"{label} payment")
 
@@ -290,7 +292,12 @@ def payment_reverse_summary(request: HttpRequest, payment_id: str) -> HttpRespon
     form = ReversalForm(
         request.GET, payment=payment, approval_threshold=threshold.amount if threshold else None
     )
-    context = {"payment": payment, "form": form, "summary": form.summary()}
+    context = {
+        "payment": payment,
+        "form": form,
+        "summary": form.summary(),
+        "dispute_warning": form.dispute_warning(),
+    }
     return render(request, "payments/reverse.html#summary", context)
 
 

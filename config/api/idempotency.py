@@ -63,6 +63,10 @@ class Fingerprint:
         # The same JSON with other spacing or key order is the same request.
         with contextlib.suppress(ValueError):
             body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        # The same upload sent again comes with a new multipart boundary: set it aside.
+        boundary = request.content_params.get("boundary", "") if request.content_type else ""
+        if request.content_type == "multipart/form-data" and boundary:
+            body = body.replace(boundary.encode("latin-1"), b"<boundary>")
         return cls(request.method or "", request.path, hashlib.sha256(body).hexdigest())
 
     def matches(self, record: IdempotencyRecord) -> bool:

@@ -140,3 +140,24 @@ def test_another_merchant_cannot_download(api, other_api, dispute):
     assert response.status_code == 404
     assert error_of(response)["type"] == "not_found"
     assert api.get(f"/disputes/dp_other/files/{file_id}").status_code == 404
+
+
+def test_an_upload_retried_with_its_idempotency_key_is_stored_once(api, dispute):
+    from django.test.client import encode_multipart
+
+    def send(boundary: str):
+        handle = io.BytesIO(PDF)
+        handle.name = "receipt.pdf"
+        return api.client.post(
+            f"/api/v1/disputes/{dispute.id}/files",
+            encode_multipart(boundary, {"file": handle}),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers={**api._headers(), "Idempotency-Key": "upload-1"},
+        )
+
+    first = send("first-boundary-1234")
+    again = send("another-boundary-98")
+    assert first.status_code == again.status_code == 200, again.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert DisputeFile.objects.count() == 1

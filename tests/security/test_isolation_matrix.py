@@ -38,6 +38,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 
+from chargebacks import services as dispute_services
+from chargebacks.models import Dispute
+from core.actors import SYSTEM
 from customers.models import BlacklistEntry
 from merchants import roles
 from merchants.services import revoke_api_key
@@ -60,7 +63,15 @@ ROLES = ("agent", "merchant_admin", "platform_admin")
 
 # Parameters naming an object of a merchant (tenant-scoped): a foreign one must answer
 # exactly like a missing one.
-TENANT_PARAMS = {"payment_id", "customer_id", "subscription_id", "key_id", "transaction_id"}
+TENANT_PARAMS = {
+    "payment_id",
+    "customer_id",
+    "subscription_id",
+    "key_id",
+    "transaction_id",
+    "dispute_id",
+    "file_id",
+}
 # Parameters naming platform-wide objects or nothing at all.
 OTHER_PARAMS = {"entry_id", "unknown_path"}
 KNOWN_PARAMS = TENANT_PARAMS | OTHER_PARAMS
@@ -71,6 +82,8 @@ MISSING = {
     "subscription_id": "sub_missing0000000000000000",
     "key_id": "key_missing0000000000000000",
     "transaction_id": "txn_missing0000000000000000",
+    "dispute_id": "dp_missing00000000000000000",
+    "file_id": "dpf_missing0000000000000000",
     "entry_id": "987654321",
     "unknown_path": "no/such/thing",
 }
@@ -107,6 +120,8 @@ class Api:
     acts: bool = False
     # A POST without an object in the path whose body names another merchant's object.
     foreign_data: Callable[[World], dict] | None = None
+    # The body is multipart/form-data (a file upload), not JSON.
+    multipart: bool = False
 
 
 def _token() -> str:
@@ -119,6 +134,8 @@ EXPECTED: dict[str, Page | Api] = {
     "healthz": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
     "readyz": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
     "metrics": Page(get=(200, 200, 200), post=(405, 405, 405), public=(200, 405)),
+    # --- the gateway's webhooks: Stripe signs them, so no session matters; unsigned: 400 ---
+    "gateway_events:stripe": Page(get=(405, 405, 405), post=(400, 400, 400), public=(405, 400)),
     # --- dashboard: merchants ---
     "home": Page(get=(302, 302, 302), post=(302, 302, 302)),
     "login": Page(get=(302, 302, 302), post=(302, 302, 302), public=(200, 200)),
@@ -170,6 +187,40 @@ EXPECTED: dict[str, Page | Api] = {
         },
         acts=True,
     ),
+    # --- dashboard: disputes (read: who sees payments; act: the chargeback roles) ---
+    "chargebacks:disputes": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    "chargebacks:dispute": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    "chargebacks:evidence": Page(
+        get=(302, 302, 403),
+        post=(302, 302, 403),
+        data=lambda w: {"product_description": "Delivered and signed for"},
+        acts=True,
+    ),
+    "chargebacks:files": Page(
+        get=(302, 302, 403),
+        post=(302, 302, 403),
+        data=lambda w: {"file": _pdf()},
+        acts=True,
+    ),
+    "chargebacks:file": Page(get=(200, 200, 403), post=(405, 405, 403)),
+    "chargebacks:submit": Page(
+        get=(200, 200, 403),
+        post=(302, 302, 403),
+        data=lambda w: {"token": _token(), "confirm": "on"},
+        acts=True,
+    ),
+    "chargebacks:accept": Page(
+        get=(200, 200, 403),
+        post=(302, 302, 403),
+        data=lambda w: {"token": _token(), "confirm": "on"},
+        acts=True,
+    ),
+    "chargebacks:close": Page(
+        get=(200, 200, 403),
+        post=(302, 302, 403),
+        data=lambda w: {"token": _token(), "outcome": "won"},
+        acts=True,
+    ),
     # --- dashboard: customers ---
     "customers:list": Page(get=(200, 200, 403), post=(200, 200, 403)),
     "customers:detail": Page(get=(200, 200, 403), post=(200, 200, 403)),
@@ -206,6 +257,7 @@ EXPECTED: dict[str, Page | Api] = {
         foreign_data=lambda w: {"amount": 1200, "currency": "USD", "customerId": w.customer.id},
     ),
     "api:list_payments": Api(200),
+    "api:get_dispute_ratio": Api(200),
     "api:get_payment": Api(200),
     "api:capture_payment": Api(200, data=lambda w: {}, acts=True),
     "api:reverse_payment": Api(200, data=lambda w: {"reason": "duplicate"}, acts=True),
@@ -217,6 +269,16 @@ EXPECTED: dict[str, Page | Api] = {
         },
         acts=True,
     ),
+    # --- API: disputes ---
+    "api:list_disputes": Api(200),
+    "api:get_dispute": Api(200),
+    "api:stage_dispute_evidence": Api(
+        200, data=lambda w: {"productDescription": "Delivered", "submit": True}, acts=True
+    ),
+    "api:add_dispute_file": Api(200, data=lambda w: {"file": _pdf()}, acts=True, multipart=True),
+    "api:download_dispute_file": Api(200),
+    "api:accept_dispute": Api(200, data=lambda w: {}, acts=True),
+    "api:close_dispute": Api(200, data=lambda w: {"outcome": "won"}, acts=True),
     # --- API: customers and subscriptions ---
     "api:create_customer": Api(200, data=lambda w: {"email": "new@example.test"}, acts=True),
     "api:list_customers": Api(200),
@@ -244,6 +306,14 @@ EXPECTED: dict[str, Page | Api] = {
 
 # For these operations the own-merchant object is the not-yet-captured payment.
 USE_AUTHORIZED_PAYMENT = {"api:capture_payment", "payments:capture"}
+# ...and for these the dispute whose evidence was submitted (an outcome needs it).
+USE_REVIEWED_DISPUTE = {"api:close_dispute", "chargebacks:close"}
+
+
+def _pdf():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n%%EOF\n")
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -386,6 +456,8 @@ class World:
     payment: object
     authorized_payment: object
     subscription: object
+    dispute: object
+    reviewed_dispute: object
     blacklist_entry: object
     key_secret: str
     foreign_key_secret: str
@@ -396,15 +468,25 @@ class World:
         values = dict(self.values)
         if route.name in USE_AUTHORIZED_PAYMENT:
             values["payment_id"] = self.authorized_payment.id
+        if route.name in USE_REVIEWED_DISPUTE:
+            values["dispute_id"] = self.reviewed_dispute.id
         return values
 
     def secrets_of_the_merchant(self) -> list[str]:
         """What another merchant must never see in a list."""
-        return [self.payment.id, self.authorized_payment.id, self.customer.id, self.customer.email]
+        return [
+            self.payment.id,
+            self.authorized_payment.id,
+            self.customer.id,
+            self.customer.email,
+            self.dispute.id,
+            self.reviewed_dispute.id,
+        ]
 
 
 @pytest.fixture
-def world(db) -> World:
+def world(db, settings, tmp_path) -> World:
+    settings.MEDIA_ROOT = tmp_path
     merchant = MerchantFactory(name="Victim Shop")
     other = MerchantFactory(name="Foreign Shop")
     users = {
@@ -435,6 +517,29 @@ def world(db) -> World:
         interval=Subscription.Interval.MONTH,
         current_period_end=timezone.now() + timedelta(days=20),
     )
+    disputed = PaymentFactory(merchant=merchant, customer=customer, amount=3000)
+    reviewed = PaymentFactory(merchant=merchant, customer=customer, amount=3500)
+    for charged_back in (disputed, reviewed):
+        dispute_services.record_chargeback(
+            merchant=merchant, payment_id=charged_back.id, actor=SYSTEM
+        )
+    dispute = Dispute.objects.get(payment=disputed)
+    dispute_services.stage_evidence(
+        merchant=merchant,
+        actor=SYSTEM,
+        dispute_id=dispute.id,
+        evidence={"product_description": "Shipped"},
+    )
+    evidence_file = dispute_services.add_evidence_file(
+        merchant=merchant, actor=SYSTEM, dispute_id=dispute.id, upload=_pdf()
+    )
+    reviewed_dispute = dispute_services.stage_evidence(
+        merchant=merchant,
+        actor=SYSTEM,
+        dispute_id=Dispute.objects.get(payment=reviewed).id,
+        evidence={"product_description": "Shipped"},
+        submit=True,
+    )
     entry = BlacklistEntry.objects.create(email="listed@example.test", reason="fraud")
     # The foreign merchant has data of its own, with the same shapes.
     foreign_customer = CustomerFactory(merchant=other, email="foreign.customer@example.test")
@@ -455,6 +560,8 @@ def world(db) -> World:
         payment=payment,
         authorized_payment=authorized,
         subscription=subscription,
+        dispute=dispute,
+        reviewed_dispute=reviewed_dispute,
         blacklist_entry=entry,
         key_secret=secret,
         foreign_key_secret=foreign_secret,
@@ -466,6 +573,8 @@ def world(db) -> World:
         "subscription_id": subscription.id,
         "key_id": key.id,
         "transaction_id": transaction_id,
+        "dispute_id": dispute.id,
+        "file_id": evidence_file.id,
         "entry_id": str(entry.pk),
         "unknown_path": "no/such/thing",
     }
@@ -505,7 +614,7 @@ def _request(
         before = snapshot()
         if method == "GET":
             response = client.get(url, headers=headers)
-        elif route.is_api:
+        elif route.is_api and not expectation.multipart:
             if body is None:
                 body = expectation.data(world) if expectation.data else {}
             response = client.post(

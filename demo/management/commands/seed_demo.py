@@ -22,6 +22,7 @@ from demo.customers import seed_customer_demo
 from demo.dispute_ratio import ADMIN_EMAIL as RATIO_ADMIN_EMAIL
 from demo.dispute_ratio import MERCHANT_NAME as RATIO_MERCHANT_NAME
 from demo.dispute_ratio import seed_dispute_ratio_demo
+from demo.disputes import seed_dispute_demo
 from merchants import roles
 from merchants.models import ApiKey, Merchant, User, hash_api_key
 from merchants.services import create_api_key
@@ -65,6 +66,11 @@ class Command(BaseCommand):
             try:
                 created = self._payments(merchant, payments, users["agent@demo.test"])
                 self._customer_demo(merchant, users)
+                seed_dispute_demo(
+                    merchant=merchant,
+                    agent_user=users["agent@demo.test"],
+                    admin_user=users["admin@demo.test"],
+                )
                 self._customers_since_first_payment(merchant)
                 # The payments were moved back in time after they were counted: recount.
                 rollup.rebuild(merchant_id=merchant.id)
