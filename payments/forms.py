@@ -201,6 +201,7 @@ class ReversalForm(TokenForm):
     def needs_approval(self, amount: int) -> bool:
         """Strictly over the threshold, as payments.approvals.needs_approval decides."""
         return self.approval_threshold is not None and amount > self.approval_threshold
+
     def dispute_warning(self) -> str | None:
         """A warning (never a refusal: SPEC 10, a chargebacked payment can still be
         refunded) when the refund typed so far plus what is disputed would be more than
