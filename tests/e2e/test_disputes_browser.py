@@ -48,7 +48,7 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     dialog = page.locator("dialog[open]")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Disputed amount").fill("45.50")
-    dialog.get_by_label("Reason", exact=True).select_option("fraudulent")
+    dialog.get_by_label(re.compile(r"^Reason")).select_option("fraudulent")
     dialog.get_by_label("Network reason code").fill("10.4")
     dialog.get_by_label("Card network").select_option("visa")
     screenshot(page, "disputes-1-record-chargeback")
@@ -88,15 +88,17 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     dialog = page.locator("dialog[open]")
     dialog.get_by_label(re.compile("I have added all the evidence")).check()
     dialog.get_by_role("button", name="Submit evidence").click()
-    expect(page.locator(".toast")).to_contain_text("under review")
+    expect(page.locator(".toast", has_text="Evidence submitted")).to_contain_text("under review")
     expect(page.locator("#dispute-live h1")).to_contain_text("Under review")
     expect(page.locator("#evidence-form")).to_have_count(0)
 
     page.get_by_role("button", name="Record outcome").click()
     dialog = page.locator("dialog[open]")
-    dialog.get_by_label(re.compile("^Won")).check()
+    dialog.get_by_label(re.compile("Won: the amount")).check()
     dialog.get_by_role("button", name="Record outcome").click()
-    expect(page.locator(".toast")).to_contain_text("Dispute won: $45.50 given back")
+    expect(page.locator(".toast", has_text="Dispute won")).to_have_text(
+        "Dispute won: $45.50 given back"
+    )
     expect(page.locator("#dispute-live h1")).to_contain_text("Won")
     screenshot(page, "disputes-4-won")
 
