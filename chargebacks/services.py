@@ -10,7 +10,7 @@ functions (the Stripe webhook opens and closes disputes through them).
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import filetype
 from django.conf import settings
@@ -259,6 +259,8 @@ class _DisputeTerms:
                 "The evidence deadline must be a date and time with a time zone",
                 param="evidenceDueBy",
             )
+        if evidence_due_by is not None:
+            evidence_due_by = in_utc(evidence_due_by, param="evidenceDueBy")
         if not isinstance(gateway_reference, str) or len(gateway_reference) > 255:
             raise ValidationFailed(
                 "Gateway reference is at most 255 characters", param="gatewayReference"
@@ -271,6 +273,15 @@ class _DisputeTerms:
             evidence_due_by=evidence_due_by,
             gateway_reference=gateway_reference.strip(),
         )
+
+
+def in_utc(moment: datetime, *, param: str) -> datetime:
+    """An aware time in UTC (the database stores no offset beyond ±15:59), or
+    validation_error for one that UTC cannot hold."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed("This time is out of range", param=param) from None
 
 
 def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
