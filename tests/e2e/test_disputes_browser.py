@@ -76,12 +76,22 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     dispute.refresh_from_db()
     assert dispute.product_description == "Shipped to Jane, signed for"
 
+    # What the progress bar showed while the upload went (read after upload.js set it).
+    page.evaluate(
+        """window.progressSeen = [];
+        document.addEventListener('htmx:xhr:progress', () => {
+          const bar = document.querySelector('#upload-progress');
+          if (bar) window.progressSeen.push([bar.hidden, bar.value]);
+        });"""
+    )
     receipt = tmp_path / "receipt.pdf"
     receipt.write_bytes(PDF)
     page.get_by_label("Add a file").set_input_files(str(receipt))
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#file-list")).to_contain_text("receipt.pdf")
     expect(page.locator("#file-list")).to_contain_text("application/pdf")
+    seen = page.evaluate("window.progressSeen")
+    assert seen and seen[-1] == [False, 100], seen
     screenshot(page, "disputes-3-evidence")
 
     page.get_by_role("button", name="Submit evidence").click()
