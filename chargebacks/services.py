@@ -578,9 +578,18 @@ def accept_dispute(*, merchant: Merchant, actor: Actor, dispute_id: str) -> Disp
     return get_dispute(merchant=merchant, dispute_id=dispute.id)
 
 
-def close_dispute(*, merchant: Merchant, actor: Actor, dispute_id: str, outcome: str) -> Dispute:
+def close_dispute(
+    *,
+    merchant: Merchant,
+    actor: Actor,
+    dispute_id: str,
+    outcome: str,
+    reported_by_gateway: bool = False,
+) -> Dispute:
     """Record the network's decision: under_review → won | lost (and a dispute left
     unanswered past its deadline → lost). Any other state is Conflict.
+    `reported_by_gateway` (the Stripe webhook): the gateway's decision is recorded on a
+    dispute still needing a response too (it may have been answered at the gateway).
 
     Won: the disputed amount comes back: Payment.amount_disputed shrinks by it and a
     succeeded `chargeback_reversal` transaction of it joins the ledger (counted in the
@@ -591,13 +600,13 @@ def close_dispute(*, merchant: Merchant, actor: Actor, dispute_id: str, outcome:
         actor=actor,
         merchant=merchant,
         target=("dispute", dispute_id),
-        arguments={"outcome": outcome},
+        arguments={"outcome": outcome, "reported_by_gateway": reported_by_gateway},
     ) as trail:
         if outcome not in (Dispute.Status.WON, Dispute.Status.LOST):
             raise ValidationFailed("Outcome must be won or lost", param="outcome")
         with transaction.atomic():
             payment, dispute = _locked_dispute(merchant=merchant, dispute_id=dispute_id)
-            if why := dispute.close_refusal(outcome):
+            if why := dispute.close_refusal(outcome, reported_by_gateway=reported_by_gateway):
                 raise Conflict(f"Dispute outcome cannot be recorded: {why}")
             now = timezone.now()
             dispute.status = outcome
