@@ -55,6 +55,7 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     dialog.get_by_role("button", name="Record chargeback").click()
     expect(page.locator(".toast")).to_contain_text("Chargeback recorded")
     expect(disputed_line(page)).to_have_text("$45.50")
+    expect(page.locator("#chargeback-banner")).to_contain_text("a refund would return it twice")
     expect(page.locator("#payment-disputes")).to_contain_text("Fraudulent")
     dispute = Dispute.objects.get(payment=payment)
     assert (dispute.amount, dispute.reason_code, dispute.network) == (4550, "10.4", "visa")
@@ -114,6 +115,7 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
 
     page.get_by_role("link", name=payment.id).first.click()
     expect(disputed_line(page)).to_have_text("$0.00")
+    expect(page.locator("#chargeback-banner")).to_contain_text("Its dispute was won")
     expect(page.locator("#payment-timeline")).to_contain_text("Chargeback reversal")
     screenshot(page, "disputes-5-payment-after-win")
     assert Payment.objects.get(pk=payment.pk).amount_disputed == 0
