@@ -186,12 +186,17 @@ class Dispute(RecordedBy):
                 ),
                 name="dispute_status_known",
             ),
-            # Under review or won: the evidence was submitted (a dispute left unanswered
-            # can still be lost, or accepted).
+            # Under review: the evidence was submitted. (A gateway may report a win on a
+            # dispute answered in its own dashboard, so won does not require it here.)
             models.CheckConstraint(
-                condition=Q(status__in=["needs_response", "accepted", "lost"])
-                | Q(evidence_submitted_at__isnull=False),
-                name="dispute_reviewed_has_evidence",
+                condition=~Q(status="under_review") | Q(evidence_submitted_at__isnull=False),
+                name="dispute_review_follows_evidence",
+            ),
+            # Won, lost or accepted: when that was recorded is known.
+            models.CheckConstraint(
+                condition=Q(status__in=["needs_response", "under_review"])
+                | Q(outcome_recorded_at__isnull=False),
+                name="dispute_closed_has_outcome_time",
             ),
             models.UniqueConstraint(
                 fields=["merchant", "gateway_reference"],
@@ -252,12 +257,13 @@ class Dispute(RecordedBy):
             return f"the dispute is already {self.get_status_display().lower()}"
         return None
 
-    def close_refusal(self, outcome: str) -> str | None:
+    def close_refusal(self, outcome: str, *, reported_by_gateway: bool = False) -> str | None:
         if self.status == self.Status.UNDER_REVIEW:
             return None
         if self.status == self.Status.NEEDS_RESPONSE:
-            # The network rules a dispute left without answer past its deadline as lost.
-            if outcome == self.Status.LOST and self.is_overdue:
+            # The network rules a dispute left without answer past its deadline as lost;
+            # and the gateway's word on a decision is the decision, whatever we saw.
+            if reported_by_gateway or (outcome == self.Status.LOST and self.is_overdue):
                 return None
             return "the dispute is waiting for evidence; submit it first"
         return f"the dispute is already {self.get_status_display().lower()}"

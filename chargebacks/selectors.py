@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -40,6 +40,10 @@ def disputes_matching(
     elif overdue is False:
         rows = rows.not_overdue(now=now)
     if due_before is not None:
+        try:
+            due_before = due_before.astimezone(UTC)
+        except OverflowError:
+            raise ValidationFailed("This time is out of range", param="dueBefore") from None
         rows = rows.filter(evidence_due_by__lt=due_before)
     if payment_id is not None:
         rows = rows.filter(payment_id=payment_id)

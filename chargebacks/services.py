@@ -10,7 +10,7 @@ functions (the Stripe webhook opens and closes disputes through them).
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import filetype
 from django.conf import settings
@@ -259,6 +259,8 @@ class _DisputeTerms:
                 "The evidence deadline must be a date and time with a time zone",
                 param="evidenceDueBy",
             )
+        if evidence_due_by is not None:
+            evidence_due_by = in_utc(evidence_due_by, param="evidenceDueBy")
         if not isinstance(gateway_reference, str) or len(gateway_reference) > 255:
             raise ValidationFailed(
                 "Gateway reference is at most 255 characters", param="gatewayReference"
@@ -271,6 +273,15 @@ class _DisputeTerms:
             evidence_due_by=evidence_due_by,
             gateway_reference=gateway_reference.strip(),
         )
+
+
+def in_utc(moment: datetime, *, param: str) -> datetime:
+    """An aware time in UTC (the database stores no offset beyond ±15:59), or
+    validation_error for one that UTC cannot hold."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed("This time is out of range", param=param) from None
 
 
 def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
@@ -570,9 +581,18 @@ def accept_dispute(*, merchant: Merchant, actor: Actor, dispute_id: str) -> Disp
     return get_dispute(merchant=merchant, dispute_id=dispute.id)
 
 
-def close_dispute(*, merchant: Merchant, actor: Actor, dispute_id: str, outcome: str) -> Dispute:
+def close_dispute(
+    *,
+    merchant: Merchant,
+    actor: Actor,
+    dispute_id: str,
+    outcome: str,
+    reported_by_gateway: bool = False,
+) -> Dispute:
     """Record the network's decision: under_review → won | lost (and a dispute left
     unanswered past its deadline → lost). Any other state is Conflict.
+    `reported_by_gateway` (the Stripe webhook): the gateway's decision is recorded on a
+    dispute still needing a response too (it may have been answered at the gateway).
 
     Won: the disputed amount comes back: Payment.amount_disputed shrinks by it and a
     succeeded `chargeback_reversal` transaction of it joins the ledger (counted in the
@@ -583,13 +603,13 @@ def close_dispute(*, merchant: Merchant, actor: Actor, dispute_id: str, outcome:
         actor=actor,
         merchant=merchant,
         target=("dispute", dispute_id),
-        arguments={"outcome": outcome},
+        arguments={"outcome": outcome, "reported_by_gateway": reported_by_gateway},
     ) as trail:
         if outcome not in (Dispute.Status.WON, Dispute.Status.LOST):
             raise ValidationFailed("Outcome must be won or lost", param="outcome")
         with transaction.atomic():
             payment, dispute = _locked_dispute(merchant=merchant, dispute_id=dispute_id)
-            if why := dispute.close_refusal(outcome):
+            if why := dispute.close_refusal(outcome, reported_by_gateway=reported_by_gateway):
                 raise Conflict(f"Dispute outcome cannot be recorded: {why}")
             now = timezone.now()
             dispute.status = outcome

@@ -10,10 +10,9 @@ chargeback permission (chargebacks.add_chargeback), as recording one does.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
 
 from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
@@ -198,14 +197,16 @@ def dispute_file_upload(request: HttpRequest, dispute_id: str) -> HttpResponse:
 
 
 @dashboard_view(VIEW)
-@require_safe
 def dispute_file_download(request: HttpRequest, dispute_id: str, file_id: str) -> HttpResponse:
+    """The file, to the merchant's own users (another merchant's: 404, as a missing one)."""
     try:
         evidence_file = selectors.get_dispute_file(
             merchant=request.merchant, dispute_id=dispute_id, file_id=file_id
         )
     except NotFound:
         raise Http404("No such file") from None
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return file_response(evidence_file)
 
 

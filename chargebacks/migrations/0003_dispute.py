@@ -87,7 +87,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='dispute',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['needs_response', 'accepted', 'lost']), ('evidence_submitted_at__isnull', False), _connector='OR'), name='dispute_reviewed_has_evidence'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'under_review'), _negated=True), ('evidence_submitted_at__isnull', False), _connector='OR'), name='dispute_review_follows_evidence'),
+        ),
+        migrations.AddConstraint(
+            model_name='dispute',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['needs_response', 'under_review']), ('outcome_recorded_at__isnull', False), _connector='OR'), name='dispute_closed_has_outcome_time'),
         ),
         migrations.AddConstraint(
             model_name='dispute',

@@ -461,3 +461,23 @@ def test_an_existing_chargeback_gets_a_dispute_from_the_migration(payment):
     )
     payment.refresh_from_db()
     assert payment.amount_disputed == 2500
+
+
+def test_the_gateways_decision_is_recorded_on_a_dispute_still_needing_a_response(dispute):
+    won = services.close_dispute(
+        merchant=dispute.merchant,
+        actor=SYSTEM,
+        dispute_id=dispute.id,
+        outcome="won",
+        reported_by_gateway=True,
+    )
+    assert won.status == "won" and won.evidence_submitted_at is None
+    assert Payment.objects.get(pk=dispute.payment_id).amount_disputed == 0
+    with pytest.raises(Conflict):
+        services.close_dispute(
+            merchant=dispute.merchant,
+            actor=SYSTEM,
+            dispute_id=dispute.id,
+            outcome="lost",
+            reported_by_gateway=True,
+        )

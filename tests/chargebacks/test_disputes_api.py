@@ -105,6 +105,7 @@ def test_record_chargeback_takes_the_dispute_terms_and_embeds_the_dispute(api, p
         ({"reasonCode": "x" * 21}, "reasonCode"),
         ({"evidenceDueBy": "2026-12-01T00:00:00"}, "evidenceDueBy"),
         ({"evidenceDueBy": "soon"}, "evidenceDueBy"),
+        ({"evidenceDueBy": "0001-01-01T00:00:00+18:00"}, "evidenceDueBy"),
     ],
 )
 def test_bad_dispute_terms_answer_400_and_record_nothing(api, payment, body, param):
@@ -147,6 +148,9 @@ def test_get_and_list_disputes_soonest_deadline_first(api, merchant):
         api.get("/disputes", {"startingAfter": "dp_nope"}), 400, "validation_error", "startingAfter"
     )
     assert api.get(f"/disputes/{soon}").json()["id"] == soon
+    # An offset PostgreSQL cannot store is read in UTC.
+    far_east = api.get("/disputes", {"dueBefore": "0782-12-22T15:29:26+18:10"})
+    assert far_east.status_code == 200 and far_east.json()["data"] == []
 
 
 def test_evidence_is_staged_then_submitted_once(api, dispute_id):

@@ -48,13 +48,14 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     dialog = page.locator("dialog[open]")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Disputed amount").fill("45.50")
-    dialog.get_by_label("Reason", exact=True).select_option("fraudulent")
+    dialog.get_by_label(re.compile(r"^Reason")).select_option("fraudulent")
     dialog.get_by_label("Network reason code").fill("10.4")
     dialog.get_by_label("Card network").select_option("visa")
     screenshot(page, "disputes-1-record-chargeback")
     dialog.get_by_role("button", name="Record chargeback").click()
     expect(page.locator(".toast")).to_contain_text("Chargeback recorded")
     expect(disputed_line(page)).to_have_text("$45.50")
+    expect(page.locator("#chargeback-banner")).to_contain_text("a refund would return it twice")
     expect(page.locator("#payment-disputes")).to_contain_text("Fraudulent")
     dispute = Dispute.objects.get(payment=payment)
     assert (dispute.amount, dispute.reason_code, dispute.network) == (4550, "10.4", "visa")
@@ -76,32 +77,45 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     dispute.refresh_from_db()
     assert dispute.product_description == "Shipped to Jane, signed for"
 
+    # What the progress bar showed while the upload went (read after upload.js set it).
+    page.evaluate(
+        """window.progressSeen = [];
+        document.addEventListener('htmx:xhr:progress', () => {
+          const bar = document.querySelector('#upload-progress');
+          if (bar) window.progressSeen.push([bar.hidden, bar.value]);
+        });"""
+    )
     receipt = tmp_path / "receipt.pdf"
     receipt.write_bytes(PDF)
     page.get_by_label("Add a file").set_input_files(str(receipt))
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#file-list")).to_contain_text("receipt.pdf")
     expect(page.locator("#file-list")).to_contain_text("application/pdf")
+    seen = page.evaluate("window.progressSeen")
+    assert seen and seen[-1] == [False, 100], seen
     screenshot(page, "disputes-3-evidence")
 
     page.get_by_role("button", name="Submit evidence").click()
     dialog = page.locator("dialog[open]")
     dialog.get_by_label(re.compile("I have added all the evidence")).check()
     dialog.get_by_role("button", name="Submit evidence").click()
-    expect(page.locator(".toast")).to_contain_text("under review")
+    expect(page.locator(".toast", has_text="Evidence submitted")).to_contain_text("under review")
     expect(page.locator("#dispute-live h1")).to_contain_text("Under review")
     expect(page.locator("#evidence-form")).to_have_count(0)
 
     page.get_by_role("button", name="Record outcome").click()
     dialog = page.locator("dialog[open]")
-    dialog.get_by_label(re.compile("^Won")).check()
+    dialog.get_by_label(re.compile("Won: the amount")).check()
     dialog.get_by_role("button", name="Record outcome").click()
-    expect(page.locator(".toast")).to_contain_text("Dispute won: $45.50 given back")
+    expect(page.locator(".toast", has_text="Dispute won")).to_have_text(
+        "Dispute won: $45.50 given back"
+    )
     expect(page.locator("#dispute-live h1")).to_contain_text("Won")
     screenshot(page, "disputes-4-won")
 
     page.get_by_role("link", name=payment.id).first.click()
     expect(disputed_line(page)).to_have_text("$0.00")
+    expect(page.locator("#chargeback-banner")).to_contain_text("Its dispute was won")
     expect(page.locator("#payment-timeline")).to_contain_text("Chargeback reversal")
     screenshot(page, "disputes-5-payment-after-win")
     assert Payment.objects.get(pk=payment.pk).amount_disputed == 0

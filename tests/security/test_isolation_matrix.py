@@ -629,7 +629,9 @@ def _request(
     return Answer(
         status=response.status_code,
         location=response.get("Location", ""),
-        body=response.content.decode(errors="replace"),
+        body=(
+            b"".join(response.streaming_content) if response.streaming else response.content
+        ).decode(errors="replace"),
         changes=changes,
     )
 
