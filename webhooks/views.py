@@ -39,7 +39,6 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 
 
 @dashboard_view(PERMISSION)
-@require_GET
 def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     after, before = request.GET.get("after") or None, request.GET.get("before") or None

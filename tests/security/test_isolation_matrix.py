@@ -49,6 +49,8 @@ from tests.factories import (
     UserFactory,
     make_api_key,
 )
+from webhooks.models import EVENT_TYPES, Delivery, Event
+from webhooks.services import create_endpoint
 
 from .helpers import differences, snapshot
 
@@ -60,7 +62,16 @@ ROLES = ("agent", "merchant_admin", "platform_admin")
 
 # Parameters naming an object of a merchant (tenant-scoped): a foreign one must answer
 # exactly like a missing one.
-TENANT_PARAMS = {"payment_id", "customer_id", "subscription_id", "key_id", "transaction_id"}
+TENANT_PARAMS = {
+    "payment_id",
+    "customer_id",
+    "subscription_id",
+    "key_id",
+    "transaction_id",
+    "endpoint_id",
+    "delivery_id",
+    "event_id",
+}
 # Parameters naming platform-wide objects or nothing at all.
 OTHER_PARAMS = {"entry_id", "unknown_path"}
 KNOWN_PARAMS = TENANT_PARAMS | OTHER_PARAMS
@@ -71,6 +82,9 @@ MISSING = {
     "subscription_id": "sub_missing0000000000000000",
     "key_id": "key_missing0000000000000000",
     "transaction_id": "txn_missing0000000000000000",
+    "endpoint_id": "we_missing0000000000000000",
+    "delivery_id": "whd_missing0000000000000000",
+    "event_id": "evt_missing0000000000000000",
     "entry_id": "987654321",
     "unknown_path": "no/such/thing",
 }
@@ -193,6 +207,48 @@ EXPECTED: dict[str, Page | Api] = {
         data=lambda w: {"reason": "cleared by the bank"},
         acts=True,
     ),
+    # --- dashboard: webhooks (merchant admins) ---
+    "webhooks:list": Page(get=(403, 200, 403), post=(403, 405, 403)),
+    "webhooks:detail": Page(get=(403, 200, 403), post=(403, 200, 403)),
+    "webhooks:create": Page(
+        get=(403, 200, 403),
+        post=(403, 200, 403),  # the secret, shown in the answer itself (never a redirect)
+        data=lambda w: {
+            "token": _token(),
+            "url": "http://127.0.0.1:9/new",
+            "event_types": ["payment.created"],
+        },
+        acts=True,
+    ),
+    "webhooks:edit": Page(
+        get=(403, 200, 403),
+        post=(403, 302, 403),
+        data=lambda w: {
+            "token": _token(),
+            "url": "http://127.0.0.1:9/edited",
+            "event_types": ["refund.created"],
+        },
+        acts=True,
+    ),
+    "webhooks:disable": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "webhooks:enable": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}
+    ),
+    "webhooks:delete": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "webhooks:rotate": Page(
+        get=(403, 200, 403), post=(403, 200, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "webhooks:test": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    # The resend is queued after commit (nothing changes in the request itself).
+    "webhooks:resend": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}
+    ),
     # --- API: documents and fallbacks ---
     "api:openapi-json": Api(200, public=True, public_post=405),
     "api:openapi-view": Api(200, public=True, public_post=405),
@@ -240,6 +296,9 @@ EXPECTED: dict[str, Page | Api] = {
     ),
     "api:list_subscriptions": Api(200),
     "api:get_subscription": Api(200),
+    # --- API: webhook events ---
+    "api:list_events": Api(200),
+    "api:get_event": Api(200),
 }
 
 # For these operations the own-merchant object is the not-yet-captured payment.
@@ -425,6 +484,9 @@ def world(db) -> World:
         email="admin@foreign.test", merchant=other, role=roles.MERCHANT_ADMIN
     )
     customer = CustomerFactory(merchant=merchant, email="victim.customer@example.test")
+    endpoint, _ = create_endpoint(
+        merchant=merchant, url="http://127.0.0.1:9/hooks", event_types=list(EVENT_TYPES)
+    )
     payment = PaymentFactory(merchant=merchant, customer=customer, amount=2500)
     authorized = PaymentFactory(merchant=merchant, customer=customer, amount=4000, capture=False)
     subscription = Subscription.objects.create(
@@ -468,6 +530,9 @@ def world(db) -> World:
         "transaction_id": transaction_id,
         "entry_id": str(entry.pk),
         "unknown_path": "no/such/thing",
+        "endpoint_id": endpoint.id,
+        "delivery_id": Delivery.objects.filter(event__data__id=payment.id).first().id,
+        "event_id": Event.objects.filter(data__id=payment.id).first().id,
     }
     return world
 
