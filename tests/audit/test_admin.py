@@ -21,6 +21,9 @@ from payments.models import Payment, Transaction
 from subscriptions.models import Subscription
 from tests.factories import CustomerFactory, PaymentFactory, UserFactory, make_api_key
 from tests.security.helpers import secrets_in_database
+from webhooks.delivery import send_delivery
+from webhooks.models import Delivery
+from webhooks.services import create_endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +44,11 @@ def auditor(db):
 def one_of_everything(merchant, merchant_admin):
     """At least one row of every model the admin shows."""
     customer = CustomerFactory(merchant=merchant, email="buyer@example.test")
+    create_endpoint(
+        merchant=merchant, url="http://127.0.0.1:9/hooks", event_types=["payment.created"]
+    )
     payment = PaymentFactory(merchant=merchant, customer=customer, amount=4200)
+    send_delivery(delivery_id=Delivery.objects.get().id)  # refused at 127.0.0.1:9: an attempt
     Chargeback.objects.create(merchant=merchant, payment=payment)
     Subscription.objects.create(
         merchant=merchant,
@@ -104,7 +111,7 @@ def test_every_model_is_searchable_and_filterable():
 def test_every_app_model_is_registered():
     from django.apps import apps
 
-    ours = {"merchants", "customers", "payments", "chargebacks", "audit"}
+    ours = {"merchants", "customers", "payments", "chargebacks", "audit", "webhooks"}
     missing = [
         model._meta.label
         for model in apps.get_models()
