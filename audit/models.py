@@ -55,6 +55,12 @@ class AuditEntry(models.Model):
         API_KEY_REVOKE = "api_key.revoke", "API key revoked"
         USER_ROLES_CHANGE = "user.roles_change", "User roles changed"
         USER_PRIVILEGES_CHANGE = "user.privileges_change", "User access changed"
+        WEBHOOK_ENDPOINT_CREATE = "webhook_endpoint.create", "Webhook endpoint added"
+        WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update", "Webhook endpoint changed"
+        WEBHOOK_ENDPOINT_DISABLE = "webhook_endpoint.disable", "Webhook endpoint disabled"
+        WEBHOOK_ENDPOINT_ENABLE = "webhook_endpoint.enable", "Webhook endpoint enabled"
+        WEBHOOK_ENDPOINT_DELETE = "webhook_endpoint.delete", "Webhook endpoint deleted"
+        WEBHOOK_SECRET_ROTATE = "webhook_endpoint.rotate", "Webhook signing secret rotated"
 
     class Outcome(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core.dashboard import dashboard_view
+from core.dashboard import actor_for, dashboard_view
 from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from core.paging import page_or_refusal, pager
@@ -72,6 +72,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
                 event_types=form.cleaned_data["event_types"],
                 description=form.cleaned_data["description"],
                 created_by=request.user,
+                actor=actor_for(request),
             )
             return endpoint.id
 
@@ -96,7 +97,7 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
         def rotate() -> str:
             _, made["secret"] = services.rotate_secret(
-                merchant=request.merchant, endpoint_id=endpoint.id
+                merchant=request.merchant, endpoint_id=endpoint.id, actor=actor_for(request)
             )
             return endpoint.id
 
@@ -131,6 +132,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: str) -> HttpResponse:
                 url=form.cleaned_data["url"],
                 event_types=form.cleaned_data["event_types"],
                 description=form.cleaned_data["description"],
+                actor=actor_for(request),
             ).id
 
         if submit_once(request, form, purpose=f"webhook_edit:{endpoint.id}", action=save):
@@ -193,7 +195,10 @@ def endpoint_disable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         purpose=f"webhook_disable:{endpoint.id}",
         action=lambda: (
             services.set_endpoint_enabled(
-                merchant=request.merchant, endpoint_id=endpoint.id, enabled=False
+                merchant=request.merchant,
+                endpoint_id=endpoint.id,
+                enabled=False,
+                actor=actor_for(request),
             ).id
         ),
         title="Disable the endpoint",
@@ -216,7 +221,10 @@ def endpoint_enable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         purpose=f"webhook_enable:{endpoint.id}",
         action=lambda: (
             services.set_endpoint_enabled(
-                merchant=request.merchant, endpoint_id=endpoint.id, enabled=True
+                merchant=request.merchant,
+                endpoint_id=endpoint.id,
+                enabled=True,
+                actor=actor_for(request),
             ).id
         ),
         title="Enable the endpoint",
@@ -234,7 +242,9 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
 
     def delete() -> str:
-        services.delete_endpoint(merchant=request.merchant, endpoint_id=endpoint.id)
+        services.delete_endpoint(
+            merchant=request.merchant, endpoint_id=endpoint.id, actor=actor_for(request)
+        )
         return endpoint.id
 
     return _confirm(
