@@ -356,3 +356,11 @@ def test_the_sweeper_leaves_a_just_due_delivery_to_its_queued_task(merchant, end
         == []
     )
     assert webhook_delivery.due_delivery_ids(now=due_at + grace, overdue_by=grace) == [delivery.id]
+
+
+def test_metrics_count_the_webhook_backlog(client, merchant, endpoint_and_secret):
+    PaymentFactory(merchant=merchant)  # its delivery stays pending: on_commit never fires here
+
+    text = client.get("/metrics").content.decode()
+
+    assert "backoffice_webhook_backlog 1.0" in text
