@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from core.dashboard import actor_for, dashboard_view
 from core.forms import submit_once
-from core.htmx import dialog_done, hx_events, render_dialog, render_page
+from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
 from core.paging import page_or_refusal, pager
 
 from . import selectors, services
@@ -53,7 +54,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         "error": error,
         "pager": pager(url, page, filters={}, after=after or before, newer=True),
     }
-    return render_page(request, "webhooks/detail.html", context, partial="deliveries")
+    return render_page(request, "webhooks/detail.html", context, partial="endpoint")
 
 
 @dashboard_view(PERMISSION)
@@ -158,16 +159,23 @@ def _confirm(
     toast: str,
     url: str,
     redirect_to: str | None = None,
+    leaves_the_page: bool = False,
     style: str = "primary",
     **events,
 ) -> HttpResponse:
-    """A confirmation dialog: GET asks, POST acts once per form token."""
+    """A confirmation dialog: GET asks, POST acts once per form token. `leaves_the_page`:
+    the endpoint's page is gone afterwards (a delete), so HTMX goes to `redirect_to`."""
     form = ConfirmForm(request.POST or None)
     if (
         request.method == "POST"
         and form.is_valid()
         and submit_once(request, form, purpose=purpose, action=action)
     ):
+        if leaves_the_page and wants_partial(request):
+            messages.success(request, toast)
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to
+            return response
         return dialog_done(
             request,
             toast=toast,
@@ -260,7 +268,7 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         toast="Endpoint deleted",
         url=reverse("webhooks:delete", args=[endpoint.id]),
         redirect_to=reverse("webhooks:list"),
-        webhooksChanged=True,
+        leaves_the_page=True,
     )
 
 

@@ -55,3 +55,14 @@ def test_admin_adds_an_endpoint_sees_the_secret_once_and_sends_a_test_event(
 
     [post] = receiver.posts()
     assert post.verified_by(secret)["type"] == "webhook.test"
+
+    # Disabled in place: the page says so and offers Enable; deleted: back to the list.
+    page.get_by_role("button", name="Disable").click()
+    page.locator("dialog[open]").get_by_role("button", name="Disable").click()
+    expect(page.locator("#endpoint-page")).to_contain_text("Disabled")
+    expect(page.get_by_role("button", name="Enable")).to_be_visible()
+    page.get_by_role("button", name="Delete").click()
+    page.locator("dialog[open]").get_by_role("button", name="Delete").click()
+    page.wait_for_url("**/webhooks/")
+    expect(page.locator("#webhook-endpoints")).to_contain_text("No endpoints yet")
+    expect(page.locator(".messages")).to_contain_text("Endpoint deleted")
