@@ -33,6 +33,7 @@ def test_admin_adds_an_endpoint_sees_the_secret_once_and_sends_a_test_event(
     dialog.get_by_label("Endpoint URL").fill(receiver.url())
     dialog.get_by_label("Description").fill("Order system")
     dialog.get_by_label("payment.created", exact=False).check()
+    screenshot(page, "webhook-create")
     dialog.get_by_role("button", name="Add endpoint").click()
 
     secret_box = dialog.locator("#webhook-secret")
@@ -40,6 +41,7 @@ def test_admin_adds_an_endpoint_sees_the_secret_once_and_sends_a_test_event(
     secret = secret_box.inner_text()
     assert secret.startswith("whsec_")
     expect(dialog).to_contain_text("shown only once")
+    screenshot(page, "webhook-secret")
     dialog.get_by_role("link", name="I have copied it").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(receiver.url())
