@@ -68,6 +68,12 @@ class AuditEntry(models.Model):
         REFUND_BATCH_CREATE = "refund_batch.create", "Refund batch uploaded"
         REFUND_BATCH_CONFIRM = "refund_batch.confirm", "Refund batch confirmed"
         REFUND_BATCH_CANCEL = "refund_batch.cancel", "Refund batch canceled"
+        WEBHOOK_ENDPOINT_CREATE = "webhook_endpoint.create", "Webhook endpoint added"
+        WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update", "Webhook endpoint changed"
+        WEBHOOK_ENDPOINT_DISABLE = "webhook_endpoint.disable", "Webhook endpoint disabled"
+        WEBHOOK_ENDPOINT_ENABLE = "webhook_endpoint.enable", "Webhook endpoint enabled"
+        WEBHOOK_ENDPOINT_DELETE = "webhook_endpoint.delete", "Webhook endpoint deleted"
+        WEBHOOK_SECRET_ROTATE = "webhook_endpoint.rotate", "Webhook signing secret rotated"
 
     class Outcome(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"

@@ -33,6 +33,7 @@ from payments import dispute_ratio, rollup
 from payments import selectors as payment_selectors
 from payments.models import Payment, Transaction
 
+from . import events
 from .models import (
     EVIDENCE_TEXT_FIELDS,
     MAX_EVIDENCE_FILE_SIZE,
@@ -362,6 +363,7 @@ def _charge_back(
     dispute_ratio.count_dispute_opened(
         merchant_id=payment.merchant_id, opened_at=dispute.created_at
     )
+    events.dispute_opened(dispute)  # webhook event, in this transaction
     return chargeback, dispute
 
 
@@ -460,6 +462,8 @@ def stage_evidence(
                 dispute.evidence_submitted_at = timezone.now()
                 update_fields += ["status", "evidence_submitted_at"]
             dispute.save(update_fields=update_fields)
+            if submit:
+                events.evidence_submitted(dispute)  # webhook event, in this transaction
             trail.succeeded(dispute)
     return get_dispute(merchant=merchant, dispute_id=dispute.id)
 
@@ -577,6 +581,7 @@ def accept_dispute(*, merchant: Merchant, actor: Actor, dispute_id: str) -> Disp
         dispute.status = Dispute.Status.ACCEPTED
         dispute.outcome_recorded_at = timezone.now()
         dispute.save(update_fields=["status", "outcome_recorded_at", "updated_at"])
+        events.dispute_decided(dispute)  # webhook event, in this transaction
         trail.succeeded(dispute)
     return get_dispute(merchant=merchant, dispute_id=dispute.id)
 
@@ -629,5 +634,6 @@ def close_dispute(
                     **actor.as_fields(),
                 )
                 rollup.record(payment, reversal)
+            events.dispute_decided(dispute)  # webhook event, in this transaction
             trail.succeeded(dispute)
     return get_dispute(merchant=merchant, dispute_id=dispute.id)

@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 
 from payments import selectors as payment_selectors
 from payments.gateways.metrics import GATEWAY_ERRORS, GATEWAY_LATENCY
+from webhooks import selectors as webhook_selectors
 
 logger = structlog.get_logger(__name__)
 
@@ -116,11 +117,7 @@ class StateCollector(Collector):
         yield from self._safely("reversals", self._reversals)
         yield from self._safely("oldest pending reversal", self._oldest_pending)
         yield from self._safely("queue depth", self._queue)
-        yield GaugeMetricFamily(
-            f"{NAMESPACE}_webhook_backlog",
-            "Webhook deliveries waiting to be sent (no webhooks yet: always 0).",
-            value=0,
-        )
+        yield from self._safely("webhook backlog", self._webhook_backlog)
 
     def _safely(self, part: str, read: Callable[[], Iterator[GaugeMetricFamily]]):
         try:
@@ -143,6 +140,13 @@ class StateCollector(Collector):
             f"{NAMESPACE}_oldest_pending_reversal_age_seconds",
             "Age of the oldest refund or void still pending at the gateway (0: none).",
             value=_oldest_pending_reversal_age(),
+        )
+
+    def _webhook_backlog(self):
+        yield GaugeMetricFamily(
+            f"{NAMESPACE}_webhook_backlog",
+            "Webhook deliveries still to be delivered (pending, retries included).",
+            value=webhook_selectors.pending_delivery_count(),
         )
 
     def _queue(self):

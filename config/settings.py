@@ -183,6 +183,8 @@ DISPUTE_RATIO_VISA_PERCENT = env.str("DISPUTE_RATIO_VISA_PERCENT", default="1.5"
 DISPUTE_RATIO_VISA_MINIMUM = env.int("DISPUTE_RATIO_VISA_MINIMUM", default=1500)
 DISPUTE_RATIO_MASTERCARD_PERCENT = env.str("DISPUTE_RATIO_MASTERCARD_PERCENT", default="1.5")
 DISPUTE_RATIO_MASTERCARD_MINIMUM = env.int("DISPUTE_RATIO_MASTERCARD_MINIMUM", default=100)
+# The sweeper leaves a delivery due less than this long to the task queued for it.
+WEBHOOK_SWEEP_GRACE_SECONDS = env.float("WEBHOOK_SWEEP_GRACE_SECONDS", default=30.0)
 
 # --- Celery --------------------------------------------------------------------
 CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")

@@ -138,12 +138,16 @@ def retry_in(delivery_id: str, *, now: datetime | None = None) -> float | None:
     return max(0.0, (row.next_attempt_at - (now or timezone.now())).total_seconds())
 
 
-def due_delivery_ids(*, now: datetime | None = None, limit: int = 500) -> list[str]:
-    """Pending deliveries whose next attempt is due and that nobody holds, of enabled
+def due_delivery_ids(
+    *, now: datetime | None = None, overdue_by: timedelta = timedelta(0), limit: int = 500
+) -> list[str]:
+    """Pending deliveries due at least `overdue_by` ago that nobody holds, of enabled
     endpoints, most overdue first."""
     now = now or timezone.now()
     return list(
-        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        Delivery.objects.filter(
+            status=Delivery.Status.PENDING, next_attempt_at__lte=now - overdue_by
+        )
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .filter(endpoint_id__in=_enabled_endpoints())
         .order_by("next_attempt_at")

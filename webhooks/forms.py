@@ -12,7 +12,9 @@ class EndpointForm(TokenForm):
         label="Endpoint URL",
         max_length=MAX_URL_LENGTH,
         help_text="Where the events are POSTed, e.g. https://shop.example/webhooks.",
-        widget=forms.URLInput(attrs={"autofocus": True, "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "off", "inputmode": "url"}
+        ),
     )
     description = forms.CharField(
         label="Description", max_length=MAX_DESCRIPTION_LENGTH, required=False

@@ -93,6 +93,18 @@ class Endpoint(models.Model):
     def is_failing(self) -> bool:
         return self.disabled_reason == self.DisabledReason.FAILING
 
+    def audit_summary(self) -> tuple[str, dict]:
+        state = "enabled" if self.is_enabled else f"disabled ({self.disabled_reason})"
+        return (
+            f"webhook endpoint {self.url} ({', '.join(self.event_types)}): {state}",
+            {
+                "endpointId": self.id,
+                "url": self.url,
+                "eventTypes": self.event_types,
+                "enabled": self.is_enabled,
+            },
+        )
+
     def subscribes_to(self, event_type: str) -> bool:
         return event_type in self.event_types
 

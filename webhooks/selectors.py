@@ -49,6 +49,12 @@ def has_failing_endpoint(*, merchant_id: int) -> bool:
     ).exists()
 
 
+def pending_delivery_count() -> int:
+    """Deliveries not yet delivered nor given up (the /metrics backlog): counted on the
+    partial index of pending deliveries."""
+    return Delivery.objects.filter(status=Delivery.Status.PENDING).count()
+
+
 def _events(merchant):
     return Event.objects.for_merchant(merchant).exclude(type=TEST_EVENT_TYPE)
 

@@ -1,8 +1,9 @@
 """Webhook endpoint writes (SPEC 11), for merchant admins: register, edit, disable and
 enable, delete, rotate the secret; resend a delivery; send a test event.
 
-Every write is one transaction with the endpoint's row locked. The URL is checked
-(webhooks.targets) at registration and on every change, and again before each send.
+Every write is one transaction with the endpoint's row locked, and is in the audit
+trail (never the secret). The URL is checked (webhooks.targets) at registration and on
+every change, and again before each send.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEntry
+from audit.trail import audit_trail
+from core.actors import SYSTEM, Actor
 from core.errors import InvalidRequest, ValidationFailed, found_or_not_found
 
 from . import outbox, targets
@@ -27,6 +31,7 @@ from .models import (
     Event,
 )
 
+Action = AuditEntry.Action
 SECRET_BYTES = 32
 # After a rotation the previous secret keeps signing beside the new one this long.
 PREVIOUS_SECRET_LASTS = timedelta(hours=24)
@@ -71,42 +76,84 @@ def _locked(*, merchant, endpoint_id: str) -> Endpoint:
 
 
 def create_endpoint(
-    *, merchant, url: str, event_types: list[str], description: str = "", created_by=None
+    *,
+    merchant,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+    created_by=None,
+    actor: Actor | None = None,
 ) -> tuple[Endpoint, str]:
     """Register an endpoint; answers it and its signing secret (shown once)."""
-    url = clean_url(url)
-    event_types = clean_event_types(event_types)
-    description = clean_description(description)
-    secret = new_secret()
-    endpoint = Endpoint.objects.create(
+    actor = actor or (Actor(user=created_by) if created_by is not None else SYSTEM)
+    arguments = {"url": url, "event_types": event_types}
+    with audit_trail(
+        Action.WEBHOOK_ENDPOINT_CREATE,
+        actor=actor,
         merchant=merchant,
-        url=url,
-        event_types=event_types,
-        description=description,
-        secret=secret,
-        created_by=created_by,
-    )
+        target=("endpoint", None),
+        arguments=arguments,
+    ) as trail:
+        url = clean_url(url)
+        event_types = clean_event_types(event_types)
+        description = clean_description(description)
+        secret = new_secret()
+        with transaction.atomic():
+            endpoint = Endpoint.objects.create(
+                merchant=merchant,
+                url=url,
+                event_types=event_types,
+                description=description,
+                secret=secret,
+                created_by=created_by,
+            )
+            trail.succeeded(endpoint)
     return endpoint, secret
 
 
 def update_endpoint(
-    *, merchant, endpoint_id: str, url: str, event_types: list[str], description: str = ""
+    *,
+    merchant,
+    endpoint_id: str,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+    actor: Actor = SYSTEM,
 ) -> Endpoint:
     """Change an endpoint's URL, event types and description (the secret stays)."""
-    url = clean_url(url)
-    event_types = clean_event_types(event_types)
-    description = clean_description(description)
-    with transaction.atomic():
-        endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
-        endpoint.url, endpoint.event_types, endpoint.description = url, event_types, description
-        endpoint.save(update_fields=["url", "event_types", "description", "updated_at"])
+    with audit_trail(
+        Action.WEBHOOK_ENDPOINT_UPDATE,
+        actor=actor,
+        merchant=merchant,
+        target=("endpoint", endpoint_id),
+        arguments={"url": url, "event_types": event_types},
+    ) as trail:
+        url = clean_url(url)
+        event_types = clean_event_types(event_types)
+        description = clean_description(description)
+        with transaction.atomic():
+            endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
+            endpoint.url, endpoint.event_types = url, event_types
+            endpoint.description = description
+            endpoint.save(update_fields=["url", "event_types", "description", "updated_at"])
+            trail.succeeded(endpoint)
     return endpoint
 
 
-def set_endpoint_enabled(*, merchant, endpoint_id: str, enabled: bool) -> Endpoint:
+def set_endpoint_enabled(
+    *, merchant, endpoint_id: str, enabled: bool, actor: Actor = SYSTEM
+) -> Endpoint:
     """Disable an endpoint (nothing is sent to it; what it missed stays pending), or
     enable it again: its pending deliveries are sent, at once when they are due."""
-    with transaction.atomic():
+    with (
+        audit_trail(
+            Action.WEBHOOK_ENDPOINT_ENABLE if enabled else Action.WEBHOOK_ENDPOINT_DISABLE,
+            actor=actor,
+            merchant=merchant,
+            target=("endpoint", endpoint_id),
+        ) as trail,
+        transaction.atomic(),
+    ):
         endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
         if enabled and not endpoint.is_enabled:
             endpoint.disabled_at, endpoint.disabled_reason = None, ""
@@ -120,20 +167,39 @@ def set_endpoint_enabled(*, merchant, endpoint_id: str, enabled: bool) -> Endpoi
             endpoint.disabled_at = timezone.now()
             endpoint.disabled_reason = Endpoint.DisabledReason.BY_MERCHANT
         endpoint.save(update_fields=["disabled_at", "disabled_reason", "updated_at"])
+        trail.succeeded(endpoint)
     return endpoint
 
 
-def delete_endpoint(*, merchant, endpoint_id: str) -> None:
+def delete_endpoint(*, merchant, endpoint_id: str, actor: Actor = SYSTEM) -> None:
     """Delete an endpoint and its delivery log (the events stay, in GET /events)."""
-    with transaction.atomic():
-        _locked(merchant=merchant, endpoint_id=endpoint_id).delete()
+    with (
+        audit_trail(
+            Action.WEBHOOK_ENDPOINT_DELETE,
+            actor=actor,
+            merchant=merchant,
+            target=("endpoint", endpoint_id),
+        ) as trail,
+        transaction.atomic(),
+    ):
+        endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
+        trail.succeeded(endpoint)
+        endpoint.delete()
 
 
-def rotate_secret(*, merchant, endpoint_id: str) -> tuple[Endpoint, str]:
+def rotate_secret(*, merchant, endpoint_id: str, actor: Actor = SYSTEM) -> tuple[Endpoint, str]:
     """A new signing secret, answered once. The one it replaces keeps signing beside
     it (two signatures in `webhook-signature`) for 24 hours, so receivers can switch
     without losing a message; a second rotation within them drops the oldest."""
-    with transaction.atomic():
+    with (
+        audit_trail(
+            Action.WEBHOOK_SECRET_ROTATE,
+            actor=actor,
+            merchant=merchant,
+            target=("endpoint", endpoint_id),
+        ) as trail,
+        transaction.atomic(),
+    ):
         endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
         secret = new_secret()
         endpoint.previous_secret = endpoint.secret
@@ -142,6 +208,7 @@ def rotate_secret(*, merchant, endpoint_id: str) -> tuple[Endpoint, str]:
         endpoint.save(
             update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
         )
+        trail.succeeded(endpoint)
     return endpoint, secret
 
 

@@ -1,6 +1,7 @@
 """Thin tasks: take ids, call the delivery, schedule what comes next."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -40,8 +41,11 @@ def resend_delivery(delivery_id: str) -> str | None:
 @shared_task
 def send_due_deliveries() -> int:
     """Periodic (beat): queue every due delivery, e.g. when the broker was down at
-    commit or a retry's time has come."""
-    ids = delivery.due_delivery_ids()
+    commit or a retry's time has come. Those due only just now are left a moment to
+    the task already queued for them (a second one would find the lease taken, or the
+    delivery done, and do nothing; this only spares the queue)."""
+    grace = timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
+    ids = delivery.due_delivery_ids(overdue_by=grace)
     for delivery_id in ids:
         send_delivery.delay(delivery_id)
     if ids:

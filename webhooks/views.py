@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core.dashboard import dashboard_view
+from core.dashboard import actor_for, dashboard_view
 from core.forms import submit_once
-from core.htmx import dialog_done, hx_events, render_dialog, render_page
+from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
 from core.paging import page_or_refusal, pager
 
 from . import selectors, services
@@ -39,7 +40,6 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
 
 
 @dashboard_view(PERMISSION)
-@require_GET
 def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     after, before = request.GET.get("after") or None, request.GET.get("before") or None
@@ -54,7 +54,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         "error": error,
         "pager": pager(url, page, filters={}, after=after or before, newer=True),
     }
-    return render_page(request, "webhooks/detail.html", context, partial="deliveries")
+    return render_page(request, "webhooks/detail.html", context, partial="endpoint")
 
 
 @dashboard_view(PERMISSION)
@@ -73,6 +73,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
                 event_types=form.cleaned_data["event_types"],
                 description=form.cleaned_data["description"],
                 created_by=request.user,
+                actor=actor_for(request),
             )
             return endpoint.id
 
@@ -97,7 +98,7 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
         def rotate() -> str:
             _, made["secret"] = services.rotate_secret(
-                merchant=request.merchant, endpoint_id=endpoint.id
+                merchant=request.merchant, endpoint_id=endpoint.id, actor=actor_for(request)
             )
             return endpoint.id
 
@@ -132,6 +133,7 @@ def endpoint_edit(request: HttpRequest, endpoint_id: str) -> HttpResponse:
                 url=form.cleaned_data["url"],
                 event_types=form.cleaned_data["event_types"],
                 description=form.cleaned_data["description"],
+                actor=actor_for(request),
             ).id
 
         if submit_once(request, form, purpose=f"webhook_edit:{endpoint.id}", action=save):
@@ -157,16 +159,23 @@ def _confirm(
     toast: str,
     url: str,
     redirect_to: str | None = None,
+    leaves_the_page: bool = False,
     style: str = "primary",
     **events,
 ) -> HttpResponse:
-    """A confirmation dialog: GET asks, POST acts once per form token."""
+    """A confirmation dialog: GET asks, POST acts once per form token. `leaves_the_page`:
+    the endpoint's page is gone afterwards (a delete), so HTMX goes to `redirect_to`."""
     form = ConfirmForm(request.POST or None)
     if (
         request.method == "POST"
         and form.is_valid()
         and submit_once(request, form, purpose=purpose, action=action)
     ):
+        if leaves_the_page and wants_partial(request):
+            messages.success(request, toast)
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to
+            return response
         return dialog_done(
             request,
             toast=toast,
@@ -194,7 +203,10 @@ def endpoint_disable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         purpose=f"webhook_disable:{endpoint.id}",
         action=lambda: (
             services.set_endpoint_enabled(
-                merchant=request.merchant, endpoint_id=endpoint.id, enabled=False
+                merchant=request.merchant,
+                endpoint_id=endpoint.id,
+                enabled=False,
+                actor=actor_for(request),
             ).id
         ),
         title="Disable the endpoint",
@@ -217,7 +229,10 @@ def endpoint_enable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         purpose=f"webhook_enable:{endpoint.id}",
         action=lambda: (
             services.set_endpoint_enabled(
-                merchant=request.merchant, endpoint_id=endpoint.id, enabled=True
+                merchant=request.merchant,
+                endpoint_id=endpoint.id,
+                enabled=True,
+                actor=actor_for(request),
             ).id
         ),
         title="Enable the endpoint",
@@ -235,7 +250,9 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
 
     def delete() -> str:
-        services.delete_endpoint(merchant=request.merchant, endpoint_id=endpoint.id)
+        services.delete_endpoint(
+            merchant=request.merchant, endpoint_id=endpoint.id, actor=actor_for(request)
+        )
         return endpoint.id
 
     return _confirm(
@@ -251,7 +268,7 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         toast="Endpoint deleted",
         url=reverse("webhooks:delete", args=[endpoint.id]),
         redirect_to=reverse("webhooks:list"),
-        webhooksChanged=True,
+        leaves_the_page=True,
     )
 
 

@@ -109,7 +109,9 @@ def test_support_agents_see_no_banner(agent_client, merchant):
     assert BANNER not in agent_client.get(PAYMENTS).content.decode()
 
 
-def test_the_banner_costs_a_merchant_admin_one_small_query(client, merchant, merchant_admin, agent):
+def test_the_banners_cost_a_merchant_admin_one_small_query_each(
+    client, merchant, merchant_admin, agent
+):
     last_month(merchant, captured=5_000)
     this_month(merchant, captured=5_000, disputes=120)
 
@@ -121,6 +123,10 @@ def test_the_banner_costs_a_merchant_admin_one_small_query(client, merchant, mer
 
     agent_queries, admin_queries = queries_of(agent), queries_of(merchant_admin)
 
-    assert len(admin_queries) == len(agent_queries) + 1
+    # Merchant admins see two banners, each one small query: this one, and the webhooks'
+    # endpoint disabled after its retries.
+    assert len(admin_queries) == len(agent_queries) + 2
     [extra] = [q for q in admin_queries if "payments_monthlytotals" in q]
     assert "payments_payment" not in extra
+    assert len([q for q in admin_queries if "webhooks_endpoint" in q]) == 1
+    assert not [q for q in agent_queries if "monthlytotals" in q or "webhooks_endpoint" in q]

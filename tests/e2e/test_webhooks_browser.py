@@ -33,6 +33,7 @@ def test_admin_adds_an_endpoint_sees_the_secret_once_and_sends_a_test_event(
     dialog.get_by_label("Endpoint URL").fill(receiver.url())
     dialog.get_by_label("Description").fill("Order system")
     dialog.get_by_label("payment.created", exact=False).check()
+    screenshot(page, "webhook-create")
     dialog.get_by_role("button", name="Add endpoint").click()
 
     secret_box = dialog.locator("#webhook-secret")
@@ -40,6 +41,7 @@ def test_admin_adds_an_endpoint_sees_the_secret_once_and_sends_a_test_event(
     secret = secret_box.inner_text()
     assert secret.startswith("whsec_")
     expect(dialog).to_contain_text("shown only once")
+    screenshot(page, "webhook-secret")
     dialog.get_by_role("link", name="I have copied it").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(receiver.url())
@@ -55,3 +57,14 @@ def test_admin_adds_an_endpoint_sees_the_secret_once_and_sends_a_test_event(
 
     [post] = receiver.posts()
     assert post.verified_by(secret)["type"] == "webhook.test"
+
+    # Disabled in place: the page says so and offers Enable; deleted: back to the list.
+    page.get_by_role("button", name="Disable").click()
+    page.locator("dialog[open]").get_by_role("button", name="Disable").click()
+    expect(page.locator("#endpoint-page")).to_contain_text("Disabled")
+    expect(page.get_by_role("button", name="Enable")).to_be_visible()
+    page.get_by_role("button", name="Delete").click()
+    page.locator("dialog[open]").get_by_role("button", name="Delete").click()
+    page.wait_for_url("**/webhooks/")
+    expect(page.locator("#webhook-endpoints")).to_contain_text("No endpoints yet")
+    expect(page.locator(".messages")).to_contain_text("Endpoint deleted")

@@ -24,6 +24,7 @@ def stack(cluster):
         beat=True,
         WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
         WEBHOOK_SWEEP_EVERY_SECONDS="1",
+        WEBHOOK_SWEEP_GRACE_SECONDS="2",
     )
 
 

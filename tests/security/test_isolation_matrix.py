@@ -38,12 +38,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 
+from bulk import services as bulk_services
 from chargebacks import services as dispute_services
 from chargebacks.models import Dispute
-from core.actors import SYSTEM
+from core.actors import SYSTEM, Actor
 from customers.models import BlacklistEntry
 from merchants import roles
 from merchants.services import revoke_api_key
+from payments import approvals
+from payments import services as payment_services
 from subscriptions.models import Subscription
 from tests.factories import (
     CustomerFactory,
@@ -52,6 +55,8 @@ from tests.factories import (
     UserFactory,
     make_api_key,
 )
+from webhooks.models import EVENT_TYPES, Delivery, Event
+from webhooks.services import create_endpoint
 
 from .helpers import differences, snapshot
 
@@ -71,6 +76,11 @@ TENANT_PARAMS = {
     "transaction_id",
     "dispute_id",
     "file_id",
+    "endpoint_id",
+    "delivery_id",
+    "event_id",
+    "batch_id",
+    "refund_id",
 }
 # Parameters naming platform-wide objects or nothing at all.
 OTHER_PARAMS = {"entry_id", "unknown_path"}
@@ -84,6 +94,11 @@ MISSING = {
     "transaction_id": "txn_missing0000000000000000",
     "dispute_id": "dp_missing00000000000000000",
     "file_id": "dpf_missing0000000000000000",
+    "endpoint_id": "we_missing0000000000000000",
+    "delivery_id": "whd_missing0000000000000000",
+    "event_id": "evt_missing0000000000000000",
+    "batch_id": "rfb_missing0000000000000000",
+    "refund_id": "txn_missing0000000000000000",
     "entry_id": "987654321",
     "unknown_path": "no/such/thing",
 }
@@ -171,6 +186,45 @@ EXPECTED: dict[str, Page | Api] = {
         acts=True,
     ),
     "payments:overview": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    # The list as CSV: who sees the list (the filters are read from the query string).
+    "payments:export": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    # --- dashboard: refund approvals (SPEC 13: merchant admins, never the one who asked;
+    # the held refund was asked by the support agent) ---
+    "payments:approvals": Page(get=(403, 200, 403), post=(403, 200, 403)),
+    "payments:approval_thresholds": Page(
+        get=(403, 200, 403),
+        post=(403, 302, 403),
+        data=lambda w: {"currency": "USD", "amount": "75.00"},
+        acts=True,
+    ),
+    "payments:approval_approve": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "payments:approval_reject": Page(
+        get=(403, 200, 403),
+        post=(403, 302, 403),
+        data=lambda w: {"token": _token(), "note": "too large"},
+        acts=True,
+    ),
+    # --- dashboard: bulk refunds (whoever may refund: payments.reverse_payment) ---
+    "bulk:list": Page(
+        get=(200, 200, 403),
+        post=(302, 302, 403),  # the upload: a draft batch (the dry run), then its page
+        data=lambda w: {"file": _refund_csv(w.payment.id)},
+        acts=True,
+    ),
+    "bulk:detail": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    "bulk:progress": Page(get=(200, 200, 403), post=(200, 200, 403)),
+    "bulk:confirm": Page(
+        get=(302, 302, 403),
+        post=(302, 302, 403),
+        data=lambda w: {"token": _token()},
+        acts=True,
+    ),
+    "bulk:cancel": Page(
+        get=(302, 302, 403), post=(302, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "bulk:results": Page(get=(200, 200, 403), post=(200, 200, 403)),
     # --- dashboard: audit ---
     "audit:activity": Page(get=(403, 200, 403), post=(403, 405, 403)),
     # --- dashboard: chargebacks ---
@@ -244,6 +298,48 @@ EXPECTED: dict[str, Page | Api] = {
         data=lambda w: {"reason": "cleared by the bank"},
         acts=True,
     ),
+    # --- dashboard: webhooks (merchant admins) ---
+    "webhooks:list": Page(get=(403, 200, 403), post=(403, 405, 403)),
+    "webhooks:detail": Page(get=(403, 200, 403), post=(403, 200, 403)),
+    "webhooks:create": Page(
+        get=(403, 200, 403),
+        post=(403, 200, 403),  # the secret, shown in the answer itself (never a redirect)
+        data=lambda w: {
+            "token": _token(),
+            "url": "http://127.0.0.1:9/new",
+            "event_types": ["payment.created"],
+        },
+        acts=True,
+    ),
+    "webhooks:edit": Page(
+        get=(403, 200, 403),
+        post=(403, 302, 403),
+        data=lambda w: {
+            "token": _token(),
+            "url": "http://127.0.0.1:9/edited",
+            "event_types": ["refund.created"],
+        },
+        acts=True,
+    ),
+    "webhooks:disable": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "webhooks:enable": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}
+    ),
+    "webhooks:delete": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "webhooks:rotate": Page(
+        get=(403, 200, 403), post=(403, 200, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    "webhooks:test": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}, acts=True
+    ),
+    # The resend is queued after commit (nothing changes in the request itself).
+    "webhooks:resend": Page(
+        get=(403, 200, 403), post=(403, 302, 403), data=lambda w: {"token": _token()}
+    ),
     # --- API: documents and fallbacks ---
     "api:openapi-json": Api(200, public=True, public_post=405),
     "api:openapi-view": Api(200, public=True, public_post=405),
@@ -302,6 +398,9 @@ EXPECTED: dict[str, Page | Api] = {
     ),
     "api:list_subscriptions": Api(200),
     "api:get_subscription": Api(200),
+    # --- API: webhook events ---
+    "api:list_events": Api(200),
+    "api:get_event": Api(200),
 }
 
 # For these operations the own-merchant object is the not-yet-captured payment.
@@ -314,6 +413,14 @@ def _pdf():
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("receipt.pdf", b"%PDF-1.4\n%%EOF\n")
+
+
+def _refund_csv(payment_id: str, amount: str = "10.00"):
+    """A bulk refund file of one good row."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content = f"payment_id,amount,reason,note\n{payment_id},{amount},requested_by_customer,\n"
+    return SimpleUploadedFile("refunds.csv", content.encode(), content_type="text/csv")
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -458,6 +565,8 @@ class World:
     subscription: object
     dispute: object
     reviewed_dispute: object
+    batch: object
+    held_refund: object
     blacklist_entry: object
     key_secret: str
     foreign_key_secret: str
@@ -481,6 +590,9 @@ class World:
             self.customer.email,
             self.dispute.id,
             self.reviewed_dispute.id,
+            self.batch.id,
+            self.held_refund.id,
+            self.held_refund.payment_id,
         ]
 
 
@@ -507,6 +619,9 @@ def world(db, settings, tmp_path) -> World:
         email="admin@foreign.test", merchant=other, role=roles.MERCHANT_ADMIN
     )
     customer = CustomerFactory(merchant=merchant, email="victim.customer@example.test")
+    endpoint, _ = create_endpoint(
+        merchant=merchant, url="http://127.0.0.1:9/hooks", event_types=list(EVENT_TYPES)
+    )
     payment = PaymentFactory(merchant=merchant, customer=customer, amount=2500)
     authorized = PaymentFactory(merchant=merchant, customer=customer, amount=4000, capture=False)
     subscription = Subscription.objects.create(
@@ -540,10 +655,40 @@ def world(db, settings, tmp_path) -> World:
         evidence={"product_description": "Shipped"},
         submit=True,
     )
+    # A bulk refund's dry run, a draft: confirm and cancel can act on it.
+    batch = bulk_services.create_batch(
+        merchant=merchant,
+        actor=Actor(user=users["agent"]),
+        filename="refunds.csv",
+        content=_refund_csv(payment.id).read(),
+    )
+    # A refund held for approval: over the USD threshold (the other refunds here are
+    # under it), asked by the agent so that the merchant admin may decide on it.
+    approvals.set_threshold(
+        merchant=merchant, currency="USD", amount=5000, actor=Actor(user=users["merchant_admin"])
+    )
+    held_payment = PaymentFactory(merchant=merchant, customer=customer, amount=9000)
+    held_refund = payment_services.reverse_payment(
+        merchant=merchant, payment_id=held_payment.id, actor=Actor(user=users["agent"]), amount=6000
+    )
+    assert held_refund.status == held_refund.Status.REQUIRES_APPROVAL
     entry = BlacklistEntry.objects.create(email="listed@example.test", reason="fraud")
     # The foreign merchant has data of its own, with the same shapes.
     foreign_customer = CustomerFactory(merchant=other, email="foreign.customer@example.test")
-    PaymentFactory(merchant=other, customer=foreign_customer, amount=1500)
+    foreign_payment = PaymentFactory(merchant=other, customer=foreign_customer, amount=1500)
+    bulk_services.create_batch(
+        merchant=other,
+        actor=Actor(user=foreign_admin),
+        filename="refunds.csv",
+        content=_refund_csv(foreign_payment.id).read(),
+    )
+    approvals.set_threshold(
+        merchant=other, currency="USD", amount=500, actor=Actor(user=foreign_admin)
+    )
+    foreign_held = payment_services.reverse_payment(
+        merchant=other, payment_id=foreign_payment.id, actor=Actor(user=foreign_admin), amount=1000
+    )
+    assert foreign_held.status == foreign_held.Status.REQUIRES_APPROVAL
 
     key, secret = make_api_key(merchant, name="victim")
     _, foreign_secret = make_api_key(other, name="foreign")
@@ -562,6 +707,8 @@ def world(db, settings, tmp_path) -> World:
         subscription=subscription,
         dispute=dispute,
         reviewed_dispute=reviewed_dispute,
+        batch=batch,
+        held_refund=held_refund,
         blacklist_entry=entry,
         key_secret=secret,
         foreign_key_secret=foreign_secret,
@@ -577,6 +724,11 @@ def world(db, settings, tmp_path) -> World:
         "file_id": evidence_file.id,
         "entry_id": str(entry.pk),
         "unknown_path": "no/such/thing",
+        "endpoint_id": endpoint.id,
+        "delivery_id": Delivery.objects.filter(event__data__id=payment.id).first().id,
+        "event_id": Event.objects.filter(data__id=payment.id).first().id,
+        "batch_id": batch.id,
+        "refund_id": held_refund.id,
     }
     return world
 

@@ -343,3 +343,24 @@ def test_a_foreign_endpoint_or_delivery_is_not_found(merchant, other_merchant, r
     with pytest.raises(NotFound):
         webhook_services.delete_endpoint(merchant=other_merchant, endpoint_id=endpoint.id)
     assert Endpoint.objects.filter(id=endpoint.id).exists()
+
+
+def test_the_sweeper_leaves_a_just_due_delivery_to_its_queued_task(merchant, endpoint_and_secret):
+    PaymentFactory(merchant=merchant)  # its task never ran: on_commit does not fire here
+    delivery = Delivery.objects.get()
+    grace = timedelta(seconds=30)
+    due_at = delivery.next_attempt_at
+
+    assert (
+        webhook_delivery.due_delivery_ids(now=due_at + timedelta(seconds=29), overdue_by=grace)
+        == []
+    )
+    assert webhook_delivery.due_delivery_ids(now=due_at + grace, overdue_by=grace) == [delivery.id]
+
+
+def test_metrics_count_the_webhook_backlog(client, merchant, endpoint_and_secret):
+    PaymentFactory(merchant=merchant)  # its delivery stays pending: on_commit never fires here
+
+    text = client.get("/metrics").content.decode()
+
+    assert "backoffice_webhook_backlog 1.0" in text

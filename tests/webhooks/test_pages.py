@@ -7,6 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from tests.dashboard.conftest import HTMX, client_for
 from tests.factories import PaymentFactory
 from webhooks import services as webhook_services
@@ -137,6 +138,18 @@ def test_disable_enable_rotate_and_delete(admin_client, merchant, receiver):
 
     confirm(admin_client, reverse("webhooks:delete", args=[endpoint.id]))
     assert not Endpoint.objects.exists()
+    # Each change is in the audit trail, by the admin who made it, never with a secret.
+    entries = AuditEntry.objects.filter(target_id=endpoint.id).order_by("created_at", "id")
+    assert [(e.action, e.actor_label) for e in entries] == [
+        ("webhook_endpoint.create", "system"),
+        ("webhook_endpoint.disable", "admin@acme.test"),
+        ("webhook_endpoint.enable", "admin@acme.test"),
+        ("webhook_endpoint.rotate", "admin@acme.test"),
+        ("webhook_endpoint.update", "admin@acme.test"),
+        ("webhook_endpoint.delete", "admin@acme.test"),
+    ]
+    recorded = str([(e.detail, e.metadata) for e in AuditEntry.objects.all()])
+    assert first_secret not in recorded and new_secret not in recorded
 
 
 def test_another_merchants_endpoint_is_not_found(admin_client, other_merchant, receiver):
