@@ -5,6 +5,7 @@ event there (webhooks.outbox): it commits or rolls back with the change."""
 
 from __future__ import annotations
 
+from customers.schemas import mark_blacklisted
 from webhooks import outbox
 
 from .models import Payment, Transaction
@@ -23,7 +24,11 @@ OUTCOME_EVENTS = {
 
 
 def payment_json(payment: Payment) -> dict:
-    """The payment as the API answers it, with its customer and every transaction."""
+    """The payment as the API answers it, with its customer and every transaction. The
+    customer's blacklist mark is looked up once and kept on it: a refund writes two
+    events and answers the same payment (no change of the blacklist happens between)."""
+    if payment.customer is not None and getattr(payment.customer, "is_blacklisted", None) is None:
+        mark_blacklisted([payment.customer])
     return PaymentOut.from_orm(with_ledger(payment)).model_dump(mode="json", by_alias=True)
 
 

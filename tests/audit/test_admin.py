@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from audit.services import record
-from bulk.models import RefundBatch
+from bulk.models import BatchRow, RefundBatch
 from chargebacks.models import Chargeback, Dispute, DisputeFile
 from core.actors import Actor
 from customers.models import BlacklistEntry
@@ -83,7 +83,12 @@ def one_of_everything(merchant, merchant_admin):
     BlacklistEntry.objects.create(email="fraud@example.test", reason="fraud")
     ReceivedEvent.objects.create(gateway="stripe", event_id="evt_1", type="charge.refund.updated")
     make_api_key(merchant, name="admin test")
-    RefundBatch.objects.create(merchant=merchant, filename="refunds.csv", created_by=merchant_admin)
+    batch = RefundBatch.objects.create(
+        merchant=merchant, filename="refunds.csv", created_by=merchant_admin
+    )
+    BatchRow.objects.create(
+        batch=batch, number=1, payment_id=payment.id, outcome=BatchRow.Outcome.PENDING
+    )
     IdempotencyRecord.objects.create(
         merchant=merchant,
         key="k1",
@@ -229,9 +234,7 @@ def test_history_cannot_be_reverted_from_the_admin(client, superuser, merchant):
     key.revoked_at = timezone.now()
     key.save()
     first_version = key.history.earliest("history_date")
-    url = reverse(
-        "admin:merchants_apikey_simple_history", args=(quote(key.pk), first_version.history_id)
-    )
+    url = reverse("admin:merchants_apikey_simple_history", args=(key.pk, first_version.history_id))
     assert client.get(url).status_code == 200
     assert client.post(url, {"name": "before"}).status_code == 403
     key.refresh_from_db()

@@ -3,7 +3,7 @@ customer; creates an API key, copies its secret and revokes it; opens the overvi
 follows a bar to the payments list it counts."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -31,8 +31,14 @@ def shop(roles_ready):
     jane = CustomerFactory(merchant=merchant, email="jane@example.test", name="Jane Roe")
     others = [CustomerFactory(merchant=merchant) for _ in range(3)]
     as_agent = Actor(user=agent)
-    # Six weeks of payments in three currencies, some refunded, a few disputed.
-    now = timezone.now()
+    # Six weeks of payments in three currencies, some refunded, a few disputed. Each on
+    # its day whatever the time of the run (noon; today, a moment ago).
+    today, now = timezone.localdate(), timezone.now()
+
+    def on_day(days_ago: int):
+        noon = datetime.combine(today - timedelta(days=days_ago), time(12), tzinfo=UTC)
+        return min(noon, now - timedelta(seconds=5))
+
     for days_ago in range(0, 42, 2):
         for currency, amount in (("USD", 1200 + 310 * days_ago), ("EUR", 900 + 75 * days_ago)):
             payment = PaymentFactory(
@@ -48,9 +54,7 @@ def shop(roles_ready):
                 )
             if days_ago % 10 == 4:
                 record_chargeback(merchant=merchant, payment_id=payment.id, actor=as_agent)
-            Payment.objects.filter(pk=payment.pk).update(
-                created_at=now - timedelta(days=days_ago, hours=1)
-            )
+            Payment.objects.filter(pk=payment.pk).update(created_at=on_day(days_ago))
     for amount in (666, 666, 120000):
         PaymentFactory(merchant=merchant, customer=others[0], amount=amount, currency="JPY")
     PaymentFactory(merchant=merchant, customer=others[1], amount=666)  # a declined one
