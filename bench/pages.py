@@ -2,8 +2,9 @@
 the test client signed in (force_login) as the big merchant's admin.
 
 The pages are data: `PAGES` (built) and `PLANNED` (not built yet), each a
-(label, url, must contain, must not contain[, htmx]) with {placeholders} filled from
-`targets()`, facts read from the database (the newest payment, an old cursor...). The
+(label, url, must contain (one text or several), must not contain[, htmx, SQL budget])
+with {placeholders} filled from `targets()`, facts read from the database (the newest
+payment, an old cursor, the first and last disputes of the queue's page...). The
 two checks make each row honest: a built page that answers something else is flagged,
 and a planned page counts as built only when it answers 200 and filters (so a page
 that is missing (404) or that ignores its parameter reads "n/a (not built yet)").

@@ -6,7 +6,7 @@ Celery worker (Redis db 14) to a local receiver, signed (Standard Webhooks).
   and counts the distinct `webhook-id`s;
 - one endpoint of the big merchant (webhooks.services.create_endpoint, private
   targets allowed for this loopback URL), subscribed to payment.captured; the bench
-  endpoints of an earlier run are deleted first (with their deliveries);
+  endpoints are deleted before and after (with their deliveries);
 - for 1 and then 2 worker processes: EVENTS events are recorded while no worker runs,
   by a child process with the product's broker settings (webhooks.outbox.record in
   the services' way: BATCH events per transaction, each with the payment's API JSON,
@@ -254,6 +254,10 @@ def run(*, log_dir: Path, events: int = EVENTS) -> list[Row]:
         rows.append(error_row(SECTION, "webhook delivery", error))
     finally:
         try:
+            # The endpoint (and its deliveries) goes: later runs and sections see none.
+            from webhooks.models import Endpoint
+
+            Endpoint.objects.filter(merchant=merchant, description=DESCRIPTION).delete()
             flush_redis()
         except Exception as error:
             log(f"could not flush redis db 14: {error}")
