@@ -1,7 +1,8 @@
-"""python -m bench: fill PostgreSQL, then measure pages, the API and the refund pipeline.
+"""python -m bench: fill PostgreSQL, then measure pages, the CSV export, the API, the
+refund pipeline and webhook delivery.
 
     python -m bench --payments 1000000            # fill (minutes), then measure all
-    python -m bench --payments 1000000 --skip-fill --only pages,api
+    python -m bench --payments 1000000 --skip-fill --only pages,export,webhooks
 
 Uses only the database `backoffice_bench` and Redis db 14, on loopback. Every
 section catches its own failures (its rows read "error: ..."), and every process the
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from .common import DATABASE_URL, ROOT, Row, error_row, log, stop_all
 
-SECTIONS = ["fill", "pages", "api", "e2e"]
+SECTIONS = ["fill", "pages", "export", "api", "e2e", "webhooks"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
     parser.add_argument("--repeat", type=int, default=30, help="requests per page")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per page, at most")
+    parser.add_argument(
+        "--webhook-events", type=int, default=2000, help="events per webhook delivery run"
+    )
     args = parser.parse_args(argv)
     args.sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.sections) - set(SECTIONS)
@@ -100,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
             loads["pages"] = os.getloadavg()[0]
 
             rows += _guarded("pages", lambda: pages.run(repeat=args.repeat, budget=args.budget))
+        if "export" in args.sections:
+            from . import export
+
+            loads["export"] = os.getloadavg()[0]
+
+            rows += _guarded("export", export.run)
         if "api" in args.sections:
             from . import api
 
@@ -112,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
             loads["e2e"] = os.getloadavg()[0]
 
             rows += _guarded("e2e", lambda: e2e.run(log_dir=log_dir))
+        if "webhooks" in args.sections:
+            from . import webhook
+
+            loads["webhooks"] = os.getloadavg()[0]
+
+            rows += _guarded(
+                "webhooks", lambda: webhook.run(log_dir=log_dir, events=args.webhook_events)
+            )
     finally:
         stop_all()
     loads["end"] = os.getloadavg()[0]

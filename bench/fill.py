@@ -1,17 +1,25 @@
 """Fill `backoffice_bench` with a realistic data set, fast, in SQL.
 
 A fresh database every time (drop, create, `manage.py migrate`): merchants, their
-admins (group "Merchant admin") and API keys through the ORM; then customers,
-payments with their ledger (payments_transaction) and chargebacks, and audit entries
-with `INSERT ... SELECT generate_series` in batches, on two connections (two cores),
-with every index, primary key and foreign key of the big tables dropped during the
-load and rebuilt afterwards (the same statements, read back from pg_catalog), then
-VACUUM ANALYZE. A marker table (`bench_fill`) records the size once all of it is done,
-so `--skip-fill` can trust what it finds.
+admins (group "Merchant admin") and API keys through the ORM; then customers, payments
+with their ledger (payments_transaction), chargebacks and their disputes, and audit
+entries with `INSERT ... SELECT generate_series` in batches, on two connections (two
+cores), with every index, primary key and foreign key of the big tables dropped during
+the load and rebuilt afterwards (the same statements, read back from pg_catalog), then
+VACUUM ANALYZE, then the rollups the services keep (daily totals, the dispute ratio's
+monthly totals) rebuilt by their management commands. A marker table (`bench_fill`)
+records the size once all of it is done, so `--skip-fill` can trust what it finds.
 
 Every value is a deterministic function of the row's number (`hashint8extended`), so
 the same N gives the same data set. Payment number g is also its age rank: g = 1 is
 the oldest, g = N the newest, spread evenly over 18 months.
+
+Disputes: every chargeback has its dispute (amount: the captured amount; evidence due
+DISPUTE_DAYS after the chargeback). Those of the last DISPUTE_DAYS days need a response
+or are under review; those of the 60 days before are a mix of every status (a needs
+response one is overdue); older ones are won, lost or accepted. A won one has its
+`chargeback_reversal` ledger row, and Payment.amount_disputed is the sum of the
+payment's disputes not won (0 when won).
 """
 
 from __future__ import annotations
@@ -43,11 +51,13 @@ BIG_TABLES = [
     "payments_transaction",
     "customers_customer",
     "chargebacks_chargeback",
+    "chargebacks_dispute",
     "audit_auditentry",
 ]
 PAYMENT_SPAN_SECONDS = 548 * 86400  # 18 months
 CUSTOMER_SPAN_SECONDS = 600 * 86400
 PAYMENT_BATCH = 250_000
+DISPUTE_DAYS = 14  # settings.DISPUTE_RESPONSE_DAYS: the evidence deadline after a chargeback
 CUSTOMER_BATCH = 250_000
 FIFTY_TXN_PAYMENT = "pay_bench50transactions0"  # 'pay_' + 24 characters, like the others
 
@@ -69,6 +79,20 @@ LAST_NAMES = _words(
     "patel singh khan ali haddad cohen levi murphy kelly walsh byrne oconnor evans "
     "hughes "
 )
+
+
+NETWORKS = ["visa", "visa", "visa", "mastercard", "mastercard", "amex", "discover", "other"]
+REASON_CODES = ["10.4", "13.1", "4837", "4853", "F29", "13.3", "", "10.5"]
+REASONS = [
+    "fraudulent",
+    "fraudulent",
+    "product_not_received",
+    "product_unacceptable",
+    "duplicate",
+    "subscription_canceled",
+    "credit_not_processed",
+    "general",
+]
 
 
 def rand(expr: str, seed: int, modulo: int) -> str:
@@ -157,7 +181,8 @@ def payments_sql(plan: Plan) -> str:
             {rand("g", 6, 100000)} AS r_amt,
             {rand("g", 7, 1000)} AS r_jit,
             {rand("g", 8, 1000)} AS r_evt,
-            {rand("g", 9, 100)} AS r_misc
+            {rand("g", 9, 100)} AS r_misc,
+            {rand("g", 10, 100)} AS ds
         FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g
     ), k AS (
         SELECT b.*,
@@ -209,39 +234,96 @@ def payments_sql(plan: Plan) -> str:
             'sbx_pi_' || substr(md5('ref' || g), 1, 20) AS reference,
             CASE WHEN kind <> 'failed' THEN ''
                  WHEN r_misc < 60 THEN 'card_declined' ELSE 'insufficient_funds' END
-                AS failure_reason
+                AS failure_reason,
+            -- the chargeback's dispute: the recent ones open, the older ones mostly closed
+            CASE WHEN kind <> 'chargeback' THEN NULL
+                 WHEN event_at > %(anchor)s::timestamptz - interval '{DISPUTE_DAYS} days'
+                     THEN CASE WHEN ds < 70 THEN 'needs_response' ELSE 'under_review' END
+                 WHEN event_at > %(anchor)s::timestamptz - interval '60 days'
+                     THEN CASE WHEN ds < 30 THEN 'needs_response' WHEN ds < 55 THEN 'under_review'
+                               WHEN ds < 70 THEN 'won' WHEN ds < 85 THEN 'lost'
+                               ELSE 'accepted' END
+                 ELSE CASE WHEN ds < 35 THEN 'won' WHEN ds < 80 THEN 'lost'
+                           ELSE 'accepted' END
+            END AS dispute_status
         FROM p
+    ), d0 AS (
+        SELECT g, 'pay_' || substr(md5('pay' || g), 1, 24) AS pid, merchant_id, user_id,
+            amount_captured, currency, dispute_status, event_at, r_evt, ds,
+            event_at + interval '{DISPUTE_DAYS} days' AS due_by
+        FROM q WHERE kind = 'chargeback'
+    ), d1 AS (
+        SELECT d0.*,
+            -- evidence: under review and won always, lost half the time (the other half
+            -- was left unanswered past the deadline)
+            CASE WHEN dispute_status IN ('under_review', 'won')
+                      OR (dispute_status = 'lost' AND mod(ds, 2) = 0)
+                 THEN event_at + least(make_interval(days => (1 + mod(r_evt, 12))::int),
+                                       (%(anchor)s::timestamptz - event_at) / 2)
+            END AS submitted_at,
+            CASE WHEN dispute_status IN ('won', 'lost')
+                     THEN least(due_by + make_interval(days => (5 + mod(r_evt, 40))::int),
+                                due_by + (%(anchor)s::timestamptz - due_by) * 0.9)
+                 WHEN dispute_status = 'accepted'
+                     THEN event_at + make_interval(hours => (1 + mod(r_evt, 200))::int)
+            END AS outcome_at
+        FROM d0
+    ), d AS MATERIALIZED (
+        SELECT d1.*,
+            CASE WHEN dispute_status = 'won' THEN 0 ELSE amount_captured END AS disputed
+        FROM d1
     ), ins_payments AS (
         INSERT INTO payments_payment (id, merchant_id, customer_id, subscription_id, order_id,
             amount, currency, status, failure_reason, initiator, gateway_reference,
             is_captured, amount_captured, captured_at, amount_reversed,
             amount_reversal_pending, is_voided, is_chargebacked, chargeback_recorded_at,
             metadata, created_at, updated_at, capture_pending, processor, payment_method,
-            authorization_key, capture_requested, resolution_attempts)
-        SELECT 'pay_' || substr(md5('pay' || g), 1, 24), merchant_id, customer_id, NULL,
-            order_id, amount, currency,
+            authorization_key, capture_requested, resolution_attempts, amount_disputed)
+        SELECT 'pay_' || substr(md5('pay' || q.g), 1, 24), q.merchant_id, customer_id, NULL,
+            order_id, amount, q.currency,
             CASE WHEN kind = 'failed' THEN 'failed' ELSE 'succeeded' END, failure_reason,
             CASE WHEN order_id LIKE 'sub\\_%%' THEN 'MIT' ELSE 'CIT' END,
             CASE WHEN kind = 'failed' THEN '' ELSE reference END,
-            captured, amount_captured, CASE WHEN captured THEN created_at END,
+            captured, q.amount_captured, CASE WHEN captured THEN created_at END,
             amount_reversed, 0, kind = 'voided', kind = 'chargeback',
-            CASE WHEN kind = 'chargeback' THEN event_at END,
+            CASE WHEN kind = 'chargeback' THEN q.event_at END,
             CASE WHEN order_id LIKE 'sub\\_%%' THEN '{{"plan": "monthly"}}'::jsonb
                  ELSE '{{}}'::jsonb END,
             created_at,
-            CASE WHEN kind IN ('voided', 'refunded', 'partial', 'chargeback') THEN event_at
+            CASE WHEN d.dispute_status = 'won' THEN d.outcome_at
+                 WHEN kind IN ('voided', 'refunded', 'partial', 'chargeback') THEN q.event_at
                  ELSE created_at END,
             false, 'sandbox',
             '{{"type": "card", "brand": "visa", "last4": "4242", "expMonth": 12,
                "expYear": 2029, "country": "US"}}'::jsonb,
-            'backoffice-pay_' || substr(md5('pay' || g), 1, 24), captured OR kind <> 'authorized', 0
-        FROM q
+            'backoffice-pay_' || substr(md5('pay' || q.g), 1, 24),
+            captured OR kind <> 'authorized', 0, coalesce(d.disputed, 0)
+        FROM q LEFT JOIN d ON d.g = q.g
     ), ins_chargebacks AS (
         INSERT INTO chargebacks_chargeback (merchant_id, payment_id, blacklisted_customer,
             applied_restrictions, created_at, created_by_id, created_by_api_key_id)
-        SELECT merchant_id, 'pay_' || substr(md5('pay' || g), 1, 24), false, '{{}}'::jsonb,
-            event_at, user_id, NULL
-        FROM q WHERE kind = 'chargeback'
+        SELECT merchant_id, pid, false, '{{}}'::jsonb, event_at, user_id, NULL
+        FROM d
+        RETURNING id, payment_id
+    ), ins_disputes AS (
+        INSERT INTO chargebacks_dispute (id, merchant_id, payment_id, chargeback_id, amount,
+            currency, network, reason_code, reason_category, status, evidence_due_by,
+            product_description, customer_communication, refund_policy,
+            shipping_tracking_number, uncategorized_text, evidence_submitted_at,
+            outcome_recorded_at, gateway_reference, created_at, updated_at, created_by_id,
+            created_by_api_key_id)
+        SELECT 'dp_' || substr(md5('dp' || d.g), 1, 24), d.merchant_id, d.pid, c.id,
+            d.amount_captured, d.currency,
+            {sql_array(NETWORKS)}[1 + mod(d.r_evt, {len(NETWORKS)})],
+            {sql_array(REASON_CODES)}[1 + mod(d.r_evt, {len(REASON_CODES)})],
+            {sql_array(REASONS)}[1 + mod(d.ds, {len(REASONS)})],
+            d.dispute_status, d.due_by,
+            CASE WHEN d.submitted_at IS NULL THEN ''
+                 ELSE 'Shipped with tracking; delivered and signed for.' END,
+            '', '', CASE WHEN d.submitted_at IS NULL THEN '' ELSE '1Z999AA1' || d.g END, '',
+            d.submitted_at, d.outcome_at, '', d.event_at,
+            coalesce(d.outcome_at, d.submitted_at, d.event_at), d.user_id, NULL
+        FROM ins_chargebacks c JOIN d ON d.pid = c.payment_id
     )
     INSERT INTO payments_transaction (id, merchant_id, payment_id, type, amount, status,
         is_external, reason, note, order_id, metadata, gateway_reference, failure_reason,
@@ -258,7 +340,9 @@ def payments_sql(plan: Plan) -> str:
         CASE WHEN t.by_user THEN user_id END,
         CASE WHEN t.by_user THEN NULL ELSE key_id END,
         t.at, t.at, CASE WHEN t.sent THEN 1 ELSE 0 END, CASE WHEN t.sent THEN t.at END, NULL
-    FROM q CROSS JOIN LATERAL (VALUES
+    FROM q LEFT JOIN (SELECT g AS dg, dispute_status AS d_status, outcome_at AS d_outcome
+                      FROM d) AS dd ON dd.dg = q.g
+    CROSS JOIN LATERAL (VALUES
         (1, 'authorization', amount, false, '', false, created_at, false),
         (2, CASE WHEN captured THEN 'capture' WHEN kind = 'voided' THEN 'void' END,
             CASE WHEN captured THEN amount_captured ELSE amount END,
@@ -275,7 +359,10 @@ def payments_sql(plan: Plan) -> str:
             CASE WHEN kind = 'chargeback' THEN '' ELSE 'requested_by_customer' END,
             r_misc < 50,
             event_at,
-            kind IN ('refunded', 'partial') AND mod(r_misc, 10) <> 0)
+            kind IN ('refunded', 'partial') AND mod(r_misc, 10) <> 0),
+        -- a won dispute gives the amount back
+        (4, CASE WHEN dd.d_status = 'won' THEN 'chargeback_reversal' END,
+            amount_captured, false, '', true, dd.d_outcome, false)
     ) AS t(slot, type, amount, external, reason, by_user, at, sent)
     WHERE t.type IS NOT NULL
     """
@@ -349,11 +436,11 @@ WITH c AS (
         status, failure_reason, initiator, gateway_reference, is_captured, amount_captured,
         captured_at, amount_reversed, amount_reversal_pending, is_voided, is_chargebacked,
         metadata, created_at, updated_at, capture_pending, processor, authorization_key,
-        capture_requested, resolution_attempts)
+        capture_requested, resolution_attempts, amount_disputed)
     SELECT %(id)s::text, %(merchant)s, c.id, 'ORD-FIFTY-REFUNDS', 1000000, 'USD', 'succeeded', '',
         'CIT', 'sbx_pi_fiftytransactions0', true, 1000000, %(at)s, 48 * 2500, 0, false,
         false, '{}'::jsonb, %(at)s, %(at)s + interval '48 hours', false, 'sandbox',
-        'backoffice-' || %(id)s::text, true, 0
+        'backoffice-' || %(id)s::text, true, 0, 0
     FROM c
 )
 INSERT INTO payments_transaction (id, merchant_id, payment_id, type, amount, status,
@@ -714,8 +801,31 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
         ),
     )
 
+    # The dispute ratio monitor reads the monthly totals the services keep; rebuilt too.
+    timed(
+        "rebuild the monthly totals (manage.py rebuild_monthly_totals)",
+        lambda: subprocess.run(
+            [sys.executable, "manage.py", "rebuild_monthly_totals"],
+            cwd=ROOT,
+            env=product_env(),
+            check=True,
+            timeout=3600,
+            stdout=subprocess.DEVNULL,
+        ),
+    )
+
     seconds = time.perf_counter() - started
     with connect() as conn:
+        disputes = conn.execute(
+            "SELECT status, count(*), count(*) FILTER (WHERE status = 'needs_response' "
+            "AND evidence_due_by < %s) FROM chargebacks_dispute GROUP BY status ORDER BY 2 DESC",
+            [plan.anchor],
+        ).fetchall()
+        mix = ", ".join(
+            f"{status} {count:,}" + (f" ({overdue:,} overdue)" if overdue else "")
+            for status, count, overdue in disputes
+        )
+        monthly = conn.execute("SELECT count(*) FROM payments_monthlytotals").fetchone()[0]
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in BIG_TABLES
@@ -727,6 +837,7 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
         note = f"{seconds:.0f} s ({seconds / 60:.1f} min); db {size}"
         rows.append(Row("fill", "total fill time", note=note))
         rows.append(Row("fill", "rows", note=summary))
+        rows.append(Row("fill", "disputes", note=f"{mix}; payments_monthlytotals {monthly:,}"))
         # Written last: its presence says the whole fill is there.
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (payments bigint, customers bigint, "

@@ -107,7 +107,11 @@ def render(
         "`python -m bench` (bench/__main__.py). Pages: in-process Django test client, "
         "signed in as the big merchant's admin (80% of the payments); API: gunicorn -w 2 "
         "and wrk on loopback, product against the floor (/work/shared/bench/floor_reverse.py); "
-        "e2e: gunicorn + Redis + a real Celery worker. Times in ms; SQL/req counted "
+        "e2e: gunicorn + Redis + a real Celery worker; export: /payments/export.csv streamed "
+        "through the test client (rows/s in the req/s column, peak memory in the notes); "
+        "webhooks: events recorded through the outbox, sent by a real Celery worker to a "
+        "receiver in the bench process (deliveries/s in the req/s column). "
+        "Times in ms; SQL/req counted "
         "with CaptureQueriesContext on one request. wrk posts 1-unit external refunds to "
         "distinct payments (each wrk thread walks its own slice: wrk has no per-connection "
         "hook); the ratio product/floor is the figure to compare between machines.",
