@@ -62,8 +62,11 @@ def _chunks(queryset: QuerySet[Payment]) -> Iterator[tuple]:
         chunk = rows
         if last is not None:
             created, payment_id = last
-            chunk = rows.filter(
-                Q(created_at__lt=created) | Q(created_at=created, id__lt=payment_id)
+            # (created_at, id) before the last row, written so that the first term bounds
+            # the index range: with the OR alone, each chunk would scan from the newest
+            # row again (quadratic in the rows exported).
+            chunk = rows.filter(created_at__lte=created).filter(
+                Q(created_at__lt=created) | Q(id__lt=payment_id)
             )
         chunk = list(chunk[:CHUNK_SIZE])
         yield from chunk
