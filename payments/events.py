@@ -32,8 +32,13 @@ def payment_json(payment: Payment) -> dict:
     return PaymentOut.from_orm(with_ledger(payment)).model_dump(mode="json", by_alias=True)
 
 
-def _record(payment: Payment, event_type: str) -> None:
-    outbox.record(merchant=payment.merchant, type=event_type, data=payment_json(payment))
+def _record(payment: Payment, *event_types: str) -> None:
+    """Each of `event_types`, with the payment as it is now (serialized once)."""
+    if not event_types:
+        return
+    data = payment_json(payment)
+    for event_type in event_types:
+        outbox.record(merchant=payment.merchant, type=event_type, data=data)
 
 
 def payment_created(payment: Payment) -> None:
@@ -46,10 +51,10 @@ def payment_created(payment: Payment) -> None:
 def reversal_recorded(payment: Payment, reversal: Transaction) -> None:
     """refund.created for a refund (pending); one recorded as already done at the
     gateway (isExternal) has succeeded too: refund.succeeded, or payment.voided."""
-    if reversal.type == Type.REFUND:
-        _record(payment, "refund.created")
-    if reversal.status == Transaction.Status.SUCCEEDED:
-        gateway_answered(payment, reversal)
+    created = ["refund.created"] if reversal.type == Type.REFUND else []
+    done = reversal.status == Transaction.Status.SUCCEEDED
+    outcome = OUTCOME_EVENTS.get((Type(reversal.type), True)) if done else None
+    _record(payment, *created, *([outcome] if outcome else []))
 
 
 def gateway_answered(payment: Payment, txn: Transaction) -> None:

@@ -111,7 +111,9 @@ def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
         .select_related("customer")
         .select_for_update(of=("self",))
     )
-    return found_or_not_found(queryset, payment_id, name="payment")
+    payment = found_or_not_found(queryset, payment_id, name="payment")
+    payment.merchant = merchant  # the one in hand: its events need not read it again
+    return payment
 
 
 # --- create -------------------------------------------------------------------------
