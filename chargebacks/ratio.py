@@ -5,12 +5,9 @@ itself lives in payments.dispute_ratio (the overview, below this app, reads it).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
-from django.db.models.functions import TruncMonth
 
 from payments import dispute_ratio
 from payments.models import MonthlyTotals, Payment
@@ -20,20 +17,9 @@ from .models import Dispute
 
 def disputes_by_month(*, dispute_model: Any = Dispute, merchant_id=None) -> dict:
     """Disputes opened per (merchant, month of creation, UTC): one aggregate query."""
-    disputes = dispute_model.objects.all()
-    if merchant_id is not None:
-        disputes = disputes.filter(merchant_id=merchant_id)
-    rows = (
-        disputes.annotate(the_month=TruncMonth("created_at", tzinfo=UTC))
-        .values("merchant_id", "the_month")
-        .annotate(count=Count("id"))
-        .order_by()
+    return dispute_ratio.count_by_month(
+        dispute_model.objects.all(), at="created_at", merchant_id=merchant_id
     )
-    return {(r["merchant_id"], _as_date(r["the_month"])): r["count"] for r in rows}
-
-
-def _as_date(value) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 def rebuild_monthly_totals(

@@ -118,19 +118,24 @@ def add(*, merchant_id: int, month: date, counts: dict[str, int]) -> None:
         cursor.execute(sql, values)
 
 
-def captured_by_month(*, payment_model=Payment, merchant_id=None) -> dict[tuple[int, date], int]:
-    """Captured payments per (merchant, month) as the payments say (one aggregate query;
-    also for a migration's historical model), for rebuilding MonthlyTotals."""
-    payments = payment_model.objects.filter(is_captured=True, captured_at__isnull=False)
+def count_by_month(rows, *, at: str, merchant_id=None) -> dict[tuple[int, date], int]:
+    """`rows` (a queryset) counted per (merchant, UTC month of the `at` field), in one
+    aggregate query: for rebuilding MonthlyTotals (also from a migration's models)."""
     if merchant_id is not None:
-        payments = payments.filter(merchant_id=merchant_id)
-    rows = (
-        payments.annotate(the_month=TruncMonth("captured_at", tzinfo=UTC))
+        rows = rows.filter(merchant_id=merchant_id)
+    counts = (
+        rows.annotate(the_month=TruncMonth(at, tzinfo=UTC))
         .values("merchant_id", "the_month")
         .annotate(count=Count("id"))
         .order_by()
     )
-    return {(r["merchant_id"], _as_date(r["the_month"])): r["count"] for r in rows}
+    return {(r["merchant_id"], _as_date(r["the_month"])): r["count"] for r in counts}
+
+
+def captured_by_month(*, payment_model=Payment, merchant_id=None) -> dict[tuple[int, date], int]:
+    """Captured payments per (merchant, month) as the payments say."""
+    captured = payment_model.objects.filter(is_captured=True, captured_at__isnull=False)
+    return count_by_month(captured, at="captured_at", merchant_id=merchant_id)
 
 
 def _as_date(value) -> date:

@@ -23,7 +23,7 @@ EVENT_TYPES: dict[str, str] = {
     "customer.restricted": "A customer's payment restrictions changed",
     "customer.blacklisted": "A customer's email was blacklisted",
     "dispute.created": "A dispute was opened",
-    "dispute.updated": "A dispute changed",
+    "dispute.updated": "A dispute's evidence was submitted (under review)",
     "dispute.closed": "A dispute was closed",
 }
 # Sent only by "Send test event", only to the endpoint it was asked for.
