@@ -1,7 +1,8 @@
 """A dispute from chargeback to win, as its people do it in the browser (SPEC 10): an
 agent records a chargeback with an amount and a reason; a merchant admin stages
 evidence (saved as typed), uploads a PDF (with progress), submits, and records a win.
-The amounts card shows the disputed amount, then 0 after the win."""
+The amounts card shows the disputed amount, then 0 after the win; the overview's
+dispute ratio counts the dispute opened."""
 
 import re
 
@@ -33,6 +34,11 @@ def disputed_line(page):
     return page.locator("#payment-amounts .amount-line", has_text="Disputed").locator("dd")
 
 
+def ratio_card(page):
+    page.get_by_role("link", name="Overview").click()
+    return page.locator("section.dispute-ratio")
+
+
 def logout(page):
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/login/"))
@@ -40,6 +46,11 @@ def logout(page):
 
 def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     payment = PaymentFactory(merchant=shop["merchant"], customer=shop["jane"], amount=12_000)
+
+    # Before: the month's ratio counts the captured payment and no dispute.
+    login(page, "admin@acme.test")
+    expect(ratio_card(page)).to_contain_text("0 disputes of 1 payment")
+    logout(page)
 
     # The agent records the chargeback: $45.50, fraudulent, Visa 10.4.
     login(page, "agent@acme.test")
@@ -61,8 +72,12 @@ def test_from_chargeback_to_a_won_dispute(page, shop, tmp_path):
     assert (dispute.amount, dispute.reason_code, dispute.network) == (4550, "10.4", "visa")
     logout(page)
 
-    # The merchant admin finds it in the queue and answers it.
+    # The merchant admin sees it counted in the month's ratio, finds it in the queue and
+    # answers it.
     login(page, "admin@acme.test")
+    ratio = ratio_card(page)
+    expect(ratio).to_contain_text("1 dispute of 1 payment")
+    expect(ratio).to_contain_text("100.00%")
     page.get_by_role("link", name="Disputes").click()
     row = page.locator("#dispute-table tbody tr", has_text="$45.50")
     expect(row).to_contain_text("Needs response")
