@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 
 from chargebacks import services as dispute_services
-from chargebacks.models import Dispute
+from chargebacks.models import MAX_REASON_CODE_LENGTH, Dispute
 from core.actors import SYSTEM
 from core.errors import DomainError
 from payments import delivery
@@ -196,7 +196,7 @@ def _open(payment: Payment, dispute: dict) -> str:
             actor=SYSTEM,
             amount=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
             network=network if network in NETWORKS else Dispute.Network.OTHER,
-            reason_code=str(card.get("network_reason_code") or "")[:20],
+            reason_code=str(card.get("network_reason_code") or "")[:MAX_REASON_CODE_LENGTH],
             reason_category=reason if reason in REASON_CATEGORIES else "general",
             evidence_due_by=(
                 datetime.fromtimestamp(due_by, tz=UTC) if isinstance(due_by, int) else None
@@ -267,8 +267,14 @@ def dispute_closed(dispute: dict) -> str:
                 return f"dispute {closed.id} {closed.status}"
             if status == "won":
                 _under_review(ours)  # won means evidence was submitted, at Stripe
+        # The gateway's decision is the decision, even on a dispute we saw past its
+        # deadline without evidence (its submission may have happened at Stripe).
         closed = dispute_services.close_dispute(
-            merchant=payment.merchant, actor=SYSTEM, dispute_id=ours.id, outcome=status
+            merchant=payment.merchant,
+            actor=SYSTEM,
+            dispute_id=ours.id,
+            outcome=status,
+            reported_by_gateway=True,
         )
     except DomainError as error:
         return _refused(f"closing of {ours.id}", error)

@@ -1,9 +1,10 @@
 """charge.dispute.* from Stripe onto our disputes, through the disputes' own services."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from chargebacks.models import Dispute
 from gateway_events.models import ReceivedEvent
@@ -143,6 +144,19 @@ def test_won_at_stripe_gives_the_money_back(client, payment):
     assert dispute.status == "won"
     assert payment.amount_disputed == 0
     assert payment.transactions.filter(type="chargeback_reversal").count() == 1
+
+
+def test_won_at_stripe_after_our_deadline_still_gives_the_money_back(client, payment):
+    post(client, created(payment))
+    # Our deadline passed with no evidence here (it was answered at Stripe).
+    Dispute.objects.update(evidence_due_by=timezone.now() - timedelta(days=1))
+    reference = payment.gateway_reference
+
+    post(client, event("charge.dispute.closed", dispute_object(reference, status="won")))
+
+    payment.refresh_from_db()
+    assert Dispute.objects.get().status == "won"
+    assert payment.amount_disputed == 0
 
 
 def test_lost_at_stripe_after_review_is_lost(client, payment):
