@@ -70,8 +70,9 @@ for lo in range(0, count, batch):
     with transaction.atomic():
         for i in range(lo, min(lo + batch, count)):
             payment = payments[i % len(payments)]
-            ids.append(outbox.record(merchant=merchant, type=sys.argv[4],
-                                     data=payment_json(payment)).id)
+            [event] = outbox.record(merchant_id=merchant.id, types=[sys.argv[4]],
+                                    data=payment_json(payment))
+            ids.append(event.id)
 print(json.dumps({"seconds": time.perf_counter() - started, "events": ids}))
 """
 

@@ -155,8 +155,3 @@ class BatchRow(models.Model):
         if self.currency and self.planned_amount:
             return money.format_minor(self.planned_amount, self.currency)
         return self.amount_text
-
-    def format_amount(self, minor: int | None) -> str:
-        if minor is None or not self.currency:
-            return ""
-        return money.format_input(minor, self.currency)

@@ -21,7 +21,7 @@ def dispute_json(dispute: Dispute) -> dict:
 
 
 def _record(dispute: Dispute, event_type: str) -> None:
-    outbox.record(merchant=dispute.merchant, type=event_type, data=dispute_json(dispute))
+    outbox.record(merchant_id=dispute.merchant_id, types=[event_type], data=dispute_json(dispute))
 
 
 def dispute_opened(dispute: Dispute) -> None:

@@ -90,16 +90,6 @@ class DisputeQuerySet(MerchantQuerySet):
             status=Dispute.Status.NEEDS_RESPONSE, evidence_due_by__lt=now or timezone.now()
         )
 
-    def in_queue_order(self):
-        """Needs response first, then soonest deadline first (the dashboard's queue)."""
-        return self.annotate(
-            needs_response_first=models.Case(
-                models.When(status=Dispute.Status.NEEDS_RESPONSE, then=models.Value(0)),
-                default=models.Value(1),
-                output_field=models.IntegerField(),
-            )
-        ).order_by("needs_response_first", "evidence_due_by", "id")
-
 
 class Dispute(RecordedBy):
     """A chargeback's lifecycle (SPEC 10): an amount taken back by the cardholder's bank,
@@ -215,11 +205,6 @@ class Dispute(RecordedBy):
     @property
     def is_closed(self) -> bool:
         return self.status in self.CLOSED_STATUSES
-
-    @property
-    def counts_as_disputed(self) -> bool:
-        """A dispute keeps its amount out of the merchant's hands unless it was won."""
-        return self.status != self.Status.WON
 
     @property
     def evidence(self) -> dict[str, str]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from core.errors import NotFound, ValidationFailed
+from core.errors import ValidationFailed, found_or_not_found
 from core.paging import Page, check_limit
 from merchants.models import Merchant
 
@@ -31,7 +31,9 @@ def disputes_matching(
         raise ValidationFailed(
             f"Status must be one of {', '.join(Dispute.Status.values)}", param="status"
         )
-    rows = Dispute.objects.for_merchant(merchant).select_related("payment", "payment__customer")
+    rows = Dispute.objects.for_merchant(merchant).select_related(
+        "payment", "payment__customer", "created_by", "created_by_api_key"
+    )
     if status:
         rows = rows.filter(status=status)
     now = timezone.now()
@@ -92,24 +94,7 @@ def _after(anchor: dict, order: tuple[str, ...]) -> Q:
     return condition
 
 
-def disputes_of_payment(*, merchant: Merchant, payment_id: str) -> list[Dispute]:
-    return list(
-        Dispute.objects.for_merchant(merchant)
-        .filter(payment_id=payment_id)
-        .prefetch_related("files")
-        .order_by("created_at", "id")
-    )
-
-
-def needs_response_count(*, merchant: Merchant) -> int:
-    return Dispute.objects.for_merchant(merchant).filter(status="needs_response").count()
-
-
 def get_dispute_file(*, merchant: Merchant, dispute_id: str, file_id: str) -> DisputeFile:
     """The merchant's evidence file of that dispute, or NotFound (a foreign one too)."""
-    found = (
-        DisputeFile.objects.for_merchant(merchant).filter(pk=file_id, dispute_id=dispute_id).first()
-    )
-    if found is None:
-        raise NotFound(f"No such evidence file: '{file_id}'", param="id")
-    return found
+    files = DisputeFile.objects.for_merchant(merchant).filter(dispute_id=dispute_id)
+    return found_or_not_found(files, file_id, name="evidence file")

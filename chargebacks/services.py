@@ -16,6 +16,7 @@ import filetype
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from pydantic.alias_generators import to_camel
 
 from audit.models import AuditEntry
 from audit.trail import audit_trail
@@ -31,6 +32,7 @@ from customers import services as customer_services
 from merchants.models import Merchant
 from payments import dispute_ratio, rollup
 from payments import selectors as payment_selectors
+from payments import services as payment_services
 from payments.models import Payment, Transaction
 
 from . import events
@@ -54,11 +56,6 @@ EVIDENCE_CONTENT_TYPES = {
     "image/jpeg": "JPEG",
 }
 SNIFF_BYTES = 262
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 # --- record a chargeback, open a dispute ---------------------------------------------------
@@ -118,7 +115,7 @@ def record_chargeback(
         )
 
         with transaction.atomic():
-            payment = _locked_payment(merchant=merchant, payment_id=payment_id)
+            payment = payment_services.locked_payment(merchant=merchant, payment_id=payment_id)
             _refuse_chargeback(payment)
             if payment.customer_id is None:
                 if blacklist_customer:
@@ -197,7 +194,7 @@ def open_dispute(
             gateway_reference=gateway_reference,
         )
         with transaction.atomic():
-            payment = _locked_payment(merchant=merchant, payment_id=payment_id)
+            payment = payment_services.locked_payment(merchant=merchant, payment_id=payment_id)
             _refuse_chargeback(payment)
             if (
                 terms.gateway_reference
@@ -283,15 +280,6 @@ def in_utc(moment: datetime, *, param: str) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:
         raise ValidationFailed("This time is out of range", param=param) from None
-
-
-def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
-    queryset = (
-        Payment.objects.for_merchant(merchant)
-        .select_related("customer")
-        .select_for_update(of=("self",))
-    )
-    return found_or_not_found(queryset, payment_id, name="payment")
 
 
 def _refuse_chargeback(payment: Payment) -> None:
@@ -409,7 +397,7 @@ def _locked_dispute(*, merchant: Merchant, dispute_id: str) -> tuple[Payment, Di
     )
     if payment_id is None:
         raise NotFound(f"No such dispute: '{dispute_id}'", param="id")
-    payment = _locked_payment(merchant=merchant, payment_id=payment_id)
+    payment = payment_services.locked_payment(merchant=merchant, payment_id=payment_id)
     dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
     dispute.payment = payment
     return payment, dispute
@@ -480,10 +468,10 @@ def _clean_evidence(evidence: object) -> dict[str, str]:
         if not isinstance(value, str) or len(value) > MAX_EVIDENCE_TEXT_LENGTH:
             raise ValidationFailed(
                 f"Evidence is text of at most {MAX_EVIDENCE_TEXT_LENGTH:,} characters",
-                param=_camel(name),
+                param=to_camel(name),
             )
         if "\x00" in value:
-            raise ValidationFailed("Evidence cannot hold a NUL character", param=_camel(name))
+            raise ValidationFailed("Evidence cannot hold a NUL character", param=to_camel(name))
         changes[name] = value
     return changes
 

@@ -18,13 +18,18 @@ def restrictions_changed(customer: Customer, changes: dict) -> None:
     are on now). A call that gave no field changed nothing, and is no event."""
     if changes:
         outbox.record(
-            merchant=customer.merchant, type="customer.restricted", data=customer_json(customer)
+            merchant_id=customer.merchant_id,
+            types=["customer.restricted"],
+            data=customer_json(customer),
         )
 
 
 def blacklisted(customer: Customer) -> None:
     """customer.blacklisted, to the customer's merchant (the blacklist is platform-wide:
     every merchant with a customer of this email is told)."""
+    customer.is_blacklisted = True  # what the event says: no need to ask the blacklist
     outbox.record(
-        merchant=customer.merchant, type="customer.blacklisted", data=customer_json(customer)
+        merchant_id=customer.merchant_id,
+        types=["customer.blacklisted"],
+        data=customer_json(customer),
     )

@@ -112,6 +112,16 @@ def set_threshold(
 # --- a refund held for approval ---------------------------------------------------------------
 
 
+def proceed(payment: Payment, reversal: Transaction) -> None:
+    """A reversal going ahead, at once or once approved, in its transaction: counted in
+    the daily totals, announced to the webhooks, and sent to the gateway after commit
+    unless it was recorded as done there."""
+    rollup.record(payment, reversal)
+    events.reversal_recorded(payment, reversal)
+    if not reversal.is_external:
+        tasks.enqueue_send(reversal.id)
+
+
 def hold(refund: Transaction, *, now: datetime | None = None) -> RefundApproval:
     """Open the approval of a refund just recorded `requires_approval` (called by
     payments.services.reverse_payment, in its transaction, under its row lock)."""
@@ -193,8 +203,7 @@ def approve_refund(*, merchant: Merchant, transaction_id: str, actor: Actor) -> 
         _check_waiting(refund, approval, now)
         _check_four_eyes(refund, actor)
         payment.amount_awaiting_approval -= refund.amount
-        payment.amount_reversed += refund.amount
-        payment.amount_reversal_pending += refund.amount
+        payment.count_reversal(refund.amount, external=False)
         payment.save(
             update_fields=[
                 "amount_awaiting_approval",
@@ -209,9 +218,7 @@ def approve_refund(*, merchant: Merchant, transaction_id: str, actor: Actor) -> 
         approval.decided_by, approval.decided_at = actor.user, now
         approval.save(update_fields=["status", "decided_by", "decided_at"])
         trail.succeeded(approval)
-        rollup.record(payment, refund)
-        events.reversal_recorded(payment, refund)  # webhook events, in this transaction
-        tasks.enqueue_send(refund.id)
+        proceed(payment, refund)
     return refund
 
 

@@ -36,9 +36,7 @@ def _record(payment: Payment, *event_types: str) -> None:
     """Each of `event_types`, with the payment as it is now (serialized once)."""
     if not event_types:
         return
-    data = payment_json(payment)
-    for event_type in event_types:
-        outbox.record(merchant=payment.merchant, type=event_type, data=data)
+    outbox.record(merchant_id=payment.merchant_id, types=event_types, data=payment_json(payment))
 
 
 def payment_created(payment: Payment) -> None:

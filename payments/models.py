@@ -229,6 +229,14 @@ class Payment(models.Model):
             return self.amount
         return self.amount_captured - self.amount_reversed - self.amount_awaiting_approval
 
+    def count_reversal(self, amount: int, *, external: bool) -> None:
+        """A refund or void going ahead (at once, or once approved): counted as reversed,
+        and as pending until the gateway answers unless it was done there already. The
+        caller saves the row it holds locked."""
+        self.amount_reversed += amount
+        if not external:
+            self.amount_reversal_pending += amount
+
     def reversal_refusal(self) -> str | None:
         """Why this payment cannot be refunded or voided now, or None when it can
         (SPEC 4 rule 1). The one home of the rule: the service refuses with it, the

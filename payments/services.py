@@ -104,16 +104,16 @@ def validate_order_id(order_id: object, *, param: str = "orderId") -> str:
     return order_id.strip()
 
 
-def _locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
-    # The customer comes along (unlocked): the answer embeds it.
+def locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
+    """The merchant's payment, its row locked until the transaction ends (the customer
+    comes along, unlocked: answers embed it), or NotFound. Every decision about its
+    money starts here."""
     queryset = (
         Payment.objects.for_merchant(merchant)
         .select_related("customer")
         .select_for_update(of=("self",))
     )
-    payment = found_or_not_found(queryset, payment_id, name="payment")
-    payment.merchant = merchant  # the one in hand: its events need not read it again
-    return payment
+    return found_or_not_found(queryset, payment_id, name="payment")
 
 
 # --- create -------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def capture_payment(
         if amount is not None:
             amount = validate_amount(amount)
         with transaction.atomic():
-            payment = _locked_payment(merchant=merchant, payment_id=payment_id)
+            payment = locked_payment(merchant=merchant, payment_id=payment_id)
             if why := payment.capture_refusal():
                 raise PaymentNotCapturable(why)
             if amount is None:
@@ -376,7 +376,7 @@ def reverse_payment(
             validate_currency(currency)
 
         with transaction.atomic():
-            payment = _locked_payment(merchant=merchant, payment_id=payment_id)
+            payment = locked_payment(merchant=merchant, payment_id=payment_id)
             if not payment.is_captured and not is_external:
                 trail.action = Action.PAYMENT_VOID
             if why := payment.reversal_refusal():
@@ -421,9 +421,7 @@ def reverse_payment(
                 payment.amount_awaiting_approval += amount
                 status = Transaction.Status.REQUIRES_APPROVAL
             else:
-                payment.amount_reversed += amount
-                if not is_external:
-                    payment.amount_reversal_pending += amount
+                payment.count_reversal(amount, external=is_external)
                 status = Transaction.Status.SUCCEEDED if is_external else Transaction.Status.PENDING
             payment.save(
                 update_fields=[
@@ -453,8 +451,5 @@ def reverse_payment(
                 trail.succeeded(reversal)
                 return reversal
             trail.succeeded(reversal)
-            rollup.record(payment, reversal)
-            events.reversal_recorded(payment, reversal)  # webhook events, in this transaction
-            if not is_external:
-                tasks.enqueue_send(reversal.id)
+            approvals.proceed(payment, reversal)
     return reversal

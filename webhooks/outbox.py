@@ -3,7 +3,7 @@ transaction, beside the change it reports:
 
     with transaction.atomic():
         ...                                                   # lock, decide, write
-        outbox.record(merchant=merchant, type="refund.created", data=payment_json)
+        outbox.record(merchant_id=merchant.id, types=["refund.created"], data=payment_json)
 
 The event and one delivery per subscribed, enabled endpoint are rows of that same
 transaction: a rollback takes them away with the change, a commit keeps them. After
@@ -14,6 +14,7 @@ fails nothing (the sweeper sends what is due, webhooks.tasks.send_due_deliveries
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.db import transaction
 
@@ -23,20 +24,25 @@ from .models import EVENT_TYPES, Delivery, Endpoint, Event
 logger = logging.getLogger(__name__)
 
 
-def record(*, merchant, type: str, data: dict) -> Event:
-    """Write the event `type` of `merchant` with `data` (the API's JSON of the object),
-    and its deliveries, in the caller's transaction."""
-    if type not in EVENT_TYPES:
-        raise ValueError(f"Unknown webhook event type {type!r}")
-    event = Event.objects.create(merchant=merchant, type=type, data=data)
-    endpoints = Endpoint.objects.for_merchant(merchant).filter(disabled_at__isnull=True)
+def record(*, merchant_id: int, types: Sequence[str], data: dict) -> list[Event]:
+    """Write an event of each of `types` for the merchant with `data` (the API's JSON of
+    the object, the same for all), and their deliveries, in the caller's transaction:
+    the merchant's endpoints are read once for all of them."""
+    for event_type in types:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"Unknown webhook event type {event_type!r}")
+    events = [Event.objects.create(merchant_id=merchant_id, type=t, data=data) for t in types]
+    if not events:
+        return events
+    endpoints = list(Endpoint.objects.for_merchant(merchant_id).filter(disabled_at__isnull=True))
     deliveries = Delivery.objects.bulk_create(
         Delivery(event=event, endpoint=endpoint, next_attempt_at=event.created_at)
+        for event in events
         for endpoint in endpoints
-        if endpoint.subscribes_to(type)
+        if endpoint.subscribes_to(event.type)
     )
     enqueue_after_commit([delivery.id for delivery in deliveries])
-    return event
+    return events
 
 
 def enqueue_after_commit(delivery_ids: list[str], *, resend: bool = False) -> None:

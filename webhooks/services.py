@@ -158,9 +158,10 @@ def set_endpoint_enabled(
         if enabled and not endpoint.is_enabled:
             endpoint.disabled_at, endpoint.disabled_reason = None, ""
             pending = list(
-                endpoint.deliveries.filter(status=Delivery.Status.PENDING).values_list(
-                    "id", flat=True
-                )[:500]
+                # Those due now; later ones are the sweeper's when their time comes.
+                endpoint.deliveries.filter(
+                    status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
+                ).values_list("id", flat=True)[:500]
             )
             outbox.enqueue_after_commit(pending)
         elif not enabled and endpoint.is_enabled:
