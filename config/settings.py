@@ -92,6 +92,12 @@ TEMPLATES = [
         },
     }
 ]
+# The banners' figures, asked in the statement that loads the signed-in member of every
+# dashboard page (core.dashboard.member_extras) rather than one query each.
+DASHBOARD_MEMBER_EXTRAS = {
+    "webhooks_failing": "webhooks.selectors.failing_endpoint_column",
+    "dispute_ratio_months": "payments.dispute_ratio.banner_months_column",
+}
 
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),

@@ -5,14 +5,16 @@ merchant (platform staff get 403 there, and `/` sends them to the blacklist)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Concat
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 
 from .actors import Actor
 
@@ -21,13 +23,24 @@ def _lines(text: str | None) -> set[str]:
     return set(text.split("\n")) if text else set()
 
 
+@cache
+def member_extras() -> dict[str, Callable]:
+    """settings.DASHBOARD_MEMBER_EXTRAS: what the domain apps ask of every dashboard
+    page's member in the same statement (the banners' figures), as name -> a function
+    answering an expression over the user's row (`OuterRef("merchant_id")` is its
+    merchant). Registered by dotted path, like context processors, so that core imports
+    no domain app."""
+    return {name: import_string(path) for name, path in settings.DASHBOARD_MEMBER_EXTRAS.items()}
+
+
 def load_member(user) -> list[str]:
     """Ask once for what every dashboard page needs of the signed-in user: its merchant
     (every read is scoped by it; the top bar names it), its own and its roles'
     permissions (the checks here and `perms` in templates) and its role names (the top
     bar). Asked one by one that is four statements before the page's own; here it is
     one, so a list page stays within five (session, user, this, its rows and their count,
-    and the customers its search means).
+    and the customers its search means). The same statement answers the member extras
+    (`member_extras`), kept in `user.dashboard_extras`.
 
     The permissions go where Django's ModelBackend keeps them for this user object
     (`_user_perm_cache`, `_group_perm_cache`, `_perm_cache`): they live as long as the
@@ -54,10 +67,12 @@ def load_member(user) -> list[str]:
                 per="group__user",
             ),
             roles=joined(group_model.objects.filter(user=OuterRef("pk")), "name", per="user"),
+            **{f"extra_{name}": expression() for name, expression in member_extras().items()},
         )
         .get(pk=user.pk)
     )
     user.merchant = member.merchant
+    user.dashboard_extras = {name: getattr(member, f"extra_{name}") for name in member_extras()}
     # A superuser has every permission, an inactive user none: ModelBackend decides.
     if user.is_active and not user.is_superuser:
         user._user_perm_cache = _lines(member.own_perms)

@@ -10,8 +10,8 @@ from . import dispute_ratio
 def dispute_ratio_banner(request) -> dict:
     """`dispute_ratio_banner` for base.html: the month whose dispute ratio is at an early
     warning or worse (payments.dispute_ratio.banner_figures), for a merchant admin; else
-    None. Lazy and asked at most once: one query of at most three rows, only on a page
-    that shows the banner to a merchant admin."""
+    None. Lazy and asked at most once, only on a page that shows the banner to a merchant
+    admin; its figures come with the member (no query) on a dashboard page."""
     answer: list = []
 
     def banner():
@@ -31,4 +31,7 @@ def _banner_for(request):
     roles = getattr(request, "role_names", None) or []
     if MERCHANT_ADMIN not in roles:
         return None
-    return dispute_ratio.banner_figures(merchant_id=user.merchant_id)
+    # Loaded with the member too (core.dashboard.member_extras): no query of its own.
+    extras = getattr(user, "dashboard_extras", None)
+    months = (extras["dispute_ratio_months"] or "") if extras is not None else None
+    return dispute_ratio.banner_figures(merchant_id=user.merchant_id, months=months)

@@ -42,8 +42,8 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
-from django.db.models.functions import TruncMonth
+from django.db.models import CharField, Count, OuterRef, StringAgg, Subquery, Value
+from django.db.models.functions import Cast, Concat, TruncMonth
 from django.utils import timezone
 
 from .models import MonthlyTotals, Payment
@@ -322,12 +322,21 @@ def monitor(
     `history` months before it: one query on MonthlyTotals."""
     now = now or timezone.now()
     month = month or month_of(now)
-    first = add_months(month, -history - 1)  # the oldest shown month's previous month
-    rows = MonthlyTotals.objects.filter(merchant_id=merchant_id, month__range=(first, month))
+    rows = MonthlyTotals.objects.filter(
+        merchant_id=merchant_id, month__range=(_first_read(month, history), month)
+    )
     counts = {
         row["month"]: (row["captured_payments"], row["disputes_opened"])
         for row in rows.values("month", "captured_payments", "disputes_opened")
     }
+    return _report(counts, month=month, now=now, history=history)
+
+
+def _first_read(month: date, history: int) -> date:
+    return add_months(month, -history - 1)  # the oldest shown month's previous month
+
+
+def _report(counts: dict, *, month: date, now: datetime, history: int) -> RatioReport:
     return RatioReport(
         month=month_figures(month, counts, now),
         previous=[month_figures(add_months(month, -i), counts, now) for i in range(1, history + 1)],
@@ -335,10 +344,45 @@ def monitor(
     )
 
 
-def banner_figures(*, merchant_id: int, now: datetime | None = None) -> MonthFigures | None:
+BANNER_HISTORY = 1
+
+
+def banner_figures(
+    *, merchant_id: int, now: datetime | None = None, months: str | None = None
+) -> MonthFigures | None:
     """For the dashboard's banner: the worse of this month (projected) and the last
     month (final, since early in a month the new one says little), when it is an early
-    warning or worse; else None. One query of at most three rows."""
-    report = monitor(merchant_id=merchant_id, now=now, history=1)
+    warning or worse; else None. One query of at most three rows, or none when `months`
+    is the member's `banner_months_column`."""
+    now = now or timezone.now()
+    if months is None:
+        report = monitor(merchant_id=merchant_id, now=now, history=BANNER_HISTORY)
+    else:
+        counts = {}
+        for line in months.split("\n") if months else []:
+            month, captured, disputes = line.split()
+            counts[date.fromisoformat(month)] = (int(captured), int(disputes))
+        report = _report(counts, month=month_of(now), now=now, history=BANNER_HISTORY)
     worst = max([report.month, *report.previous], key=lambda m: STATUSES.index(m.status))
     return worst if worst.status != OK else None
+
+
+def banner_months_column() -> Subquery:
+    """The MonthlyTotals rows `banner_figures` reads, for the signed-in member's merchant,
+    as one text column of the member's row (core.dashboard.member_extras): a line
+    "YYYY-MM-DD captured disputes" a month."""
+    month = month_of(timezone.now())
+    line = Concat(
+        Cast("month", CharField()),
+        Value(" "),
+        Cast("captured_payments", CharField()),
+        Value(" "),
+        Cast("disputes_opened", CharField()),
+        output_field=CharField(),
+    )
+    rows = MonthlyTotals.objects.filter(
+        merchant_id=OuterRef("merchant_id"),
+        month__range=(_first_read(month, BANNER_HISTORY), month),
+    )
+    grouped = rows.order_by().values("merchant_id").annotate(all=StringAgg(line, Value("\n")))
+    return Subquery(grouped.values("all"))

@@ -13,6 +13,11 @@ def failing_endpoints(request) -> dict:
             return False
         if not user.has_perm("webhooks.manage_webhooks"):
             return False
+        # Loaded with the member by every dashboard page (core.dashboard.member_extras);
+        # asked on its own only by a page outside the dashboard.
+        extras = getattr(user, "dashboard_extras", None)
+        if extras is not None:
+            return bool(extras["webhooks_failing"])
         return has_failing_endpoint(merchant_id=user.merchant_id)
 
     return {"webhooks_failing": SimpleLazyObject(failing)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 
 from core.errors import found_or_not_found
 from core.paging import Page, keyset_page
@@ -39,6 +39,16 @@ def list_deliveries(
     )
     prefetch_related_objects(page.items, "attempt_log")
     return page
+
+
+def failing_endpoint_column() -> Exists:
+    """`has_failing_endpoint` of the signed-in member's merchant, as a column of the
+    member's row (core.dashboard.member_extras)."""
+    return Exists(
+        Endpoint.objects.filter(
+            merchant_id=OuterRef("merchant_id"), disabled_reason=Endpoint.DisabledReason.FAILING
+        )
+    )
 
 
 def has_failing_endpoint(*, merchant_id: int) -> bool:
