@@ -122,7 +122,8 @@ def test_the_banners_come_with_the_member_and_cost_no_query_of_their_own(
         assert response.status_code == 200
         return response.content.decode(), [q["sql"] for q in captured.captured_queries]
 
-    (agent_html, agent_queries), (admin_html, admin_queries) = page_of(agent), page_of(merchant_admin)
+    agent_html, agent_queries = page_of(agent)
+    admin_html, admin_queries = page_of(merchant_admin)
 
     # Both banners (this one, and the webhooks' endpoint disabled after its retries) are
     # asked in the statement that loads the member: a merchant admin's list page is as
