@@ -171,6 +171,9 @@ SANDBOX_GATEWAY_TIMEOUT_MS = env.int("SANDBOX_GATEWAY_TIMEOUT_MS", default=200)
 SANDBOX_GATEWAY_LEDGER = env.str("SANDBOX_GATEWAY_LEDGER", default="memory")
 # A reversal still pending this long after its last attempt is re-sent by the sweeper.
 REVERSAL_RESEND_AFTER_SECONDS = env.int("REVERSAL_RESEND_AFTER_SECONDS", default=300)
+# A refund the gateway accepted as pending whose webhook has not come this long after it
+# was sent (or last asked about) is asked about (payments.tasks.reconcile_unfinished_refunds).
+REFUND_RECONCILE_AFTER_SECONDS = env.int("REFUND_RECONCILE_AFTER_SECONDS", default=3600)
 # How long one worker holds the right to send a reversal before another may.
 REVERSAL_SEND_LEASE_SECONDS = env.int("REVERSAL_SEND_LEASE_SECONDS", default=120)
 
@@ -222,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stale-reversals": {
         "task": "payments.tasks.resend_stale_reversals",
         "schedule": RESEND_STALE_EVERY_SECONDS,
+    },
+    "reconcile-unfinished-refunds": {
+        "task": "payments.tasks.reconcile_unfinished_refunds",
+        "schedule": 600.0,
     },
     "resolve-unanswered-authorizations": {
         "task": "payments.tasks.resolve_unanswered_authorizations",

@@ -90,6 +90,48 @@ def send_pending_transaction(*, transaction_id: str) -> str:
     return _finish(txn.id, succeeded=True, gateway_reference=result.reference)
 
 
+def unfinished_refund_ids(*, older_than: timedelta | None = None) -> list[str]:
+    """Refunds the gateway accepted as pending (they carry its reference) whose outcome
+    has not come by webhook since the last look, REFUND_RECONCILE_AFTER_SECONDS ago:
+    the gateway is asked about them (`ask_gateway_about`), so a lost webhook never
+    leaves a refund pending for good."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.REFUND_RECONCILE_AFTER_SECONDS)
+    now = timezone.now()
+    return list(
+        Transaction.objects.filter(
+            status=Transaction.Status.PENDING,
+            type=Transaction.Type.REFUND,
+            is_external=False,
+            last_attempt_at__lt=now - older_than,
+        )
+        .exclude(gateway_reference="")
+        .filter(Q(send_lease_until__isnull=True) | Q(send_lease_until__lt=now))
+        .values_list("id", flat=True)[:1000]
+    )
+
+
+def ask_gateway_about(*, transaction_id: str) -> str:
+    """Ask the gateway where a refund it accepted as pending stands, and record the
+    outcome when it is final (as its webhook would have). Under the sending lease, so
+    the webhook and this never finish it twice (record_gateway_outcome also leaves a
+    refund no longer pending alone). Answers the refund's status afterwards."""
+    if not _claim_for_sending(transaction_id):
+        return Transaction.objects.values_list("status", flat=True).get(id=transaction_id)
+    txn = Transaction.objects.only("id", "gateway_reference").get(id=transaction_id)
+    try:
+        result = get_gateway().refund_outcome(reference=txn.gateway_reference)
+    except GatewayDeclined as declined:
+        return _finish(txn.id, succeeded=False, failure_reason=declined.reason)
+    except GatewayTransientError:
+        Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
+        raise
+    if result.pending:
+        Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
+        return Transaction.Status.PENDING
+    return _finish(txn.id, succeeded=True, gateway_reference=result.reference)
+
+
 def record_gateway_outcome(
     *, transaction_id: str, succeeded: bool, gateway_reference: str = "", failure_reason: str = ""
 ) -> str:

@@ -40,6 +40,20 @@ def enqueue_send(transaction_id: str) -> None:
 
 
 @shared_task
+def reconcile_unfinished_refunds() -> int:
+    """Periodic (beat): ask the gateway about refunds it accepted as pending and whose
+    webhook has not come (payments.delivery.unfinished_refund_ids), and record those
+    that ended. One the gateway cannot answer now is asked again next time."""
+    ids = delivery.unfinished_refund_ids()
+    for transaction_id in ids:
+        try:
+            delivery.ask_gateway_about(transaction_id=transaction_id)
+        except GatewayTransientError:
+            logger.warning("could not ask the gateway about refund %s; next time", transaction_id)
+    return len(ids)
+
+
+@shared_task
 def resolve_unanswered_authorizations() -> int:
     """Periodic (beat): ask the gateway again about authorizations whose answer was lost,
     and release whatever it had authorized (the checkout was told they failed)."""

@@ -267,3 +267,7 @@ class SandboxGateway:
     def void(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult:
         self._call("void", amount=amount, idempotency_key=idempotency_key, reference=reference)
         return GatewayResult(reference=reference)
+
+    def refund_outcome(self, *, reference: str) -> GatewayResult:
+        # The sandbox finishes every refund in its answer: none is ever left pending.
+        return GatewayResult(reference=reference)

@@ -127,14 +127,15 @@ class StripeGateway:
                 params={"payment_intent": reference, "amount": amount},
                 options={"idempotency_key": idempotency_key},
             )
-        if refund.status in REFUND_REFUSED_STATUSES:
-            failure = getattr(refund, "failure_reason", None)
-            raise GatewayDeclined(_reason(failure or f"refund_{refund.status}"))
         # `pending`: Stripe owns it now and finishes it on its side; the refund stays
-        # pending here until Stripe's charge.refund.updated webhook says how it ended.
-        return GatewayResult(
-            reference=refund.id, pending=refund.status in REFUND_UNFINISHED_STATUSES
-        )
+        # pending here until Stripe's charge.refund.updated webhook says how it ended
+        # (or, if that webhook is lost, refund_outcome is asked: payments.delivery).
+        return _refund_result(refund)
+
+    def refund_outcome(self, *, reference: str) -> GatewayResult:
+        with _gateway_errors():
+            refund = self._client.v1.refunds.retrieve(reference)
+        return _refund_result(refund)
 
     def void(self, *, reference: str, amount: int, idempotency_key: str) -> GatewayResult:
         with _gateway_errors():
@@ -142,6 +143,13 @@ class StripeGateway:
                 reference, options={"idempotency_key": idempotency_key}
             )
         return GatewayResult(reference=intent.id)
+
+
+def _refund_result(refund) -> GatewayResult:
+    if refund.status in REFUND_REFUSED_STATUSES:
+        failure = getattr(refund, "failure_reason", None)
+        raise GatewayDeclined(_reason(failure or f"refund_{refund.status}"))
+    return GatewayResult(reference=refund.id, pending=refund.status in REFUND_UNFINISHED_STATUSES)
 
 
 @contextmanager

@@ -153,6 +153,22 @@ def test_partial_refund_refunds_that_amount(gateway, stripe_client):
     assert stripe_client.v1.payment_intents.retrieve(reference).latest_charge.amount_refunded == 700
 
 
+def test_a_refund_is_read_back_finished_from_stripe(gateway, stripe_client):
+    reference = authorize(gateway, amount=3000)
+    refund = gateway.refund(reference=reference, amount=700, idempotency_key=new_key())
+
+    outcome = gateway.refund_outcome(reference=refund.reference)
+
+    assert (outcome.reference, outcome.pending) == (refund.reference, False)
+    assert stripe_client.v1.refunds.retrieve(refund.reference).status == "succeeded"
+
+
+def test_asking_about_a_refund_stripe_cannot_be_reached_for_is_transient():
+    gateway = StripeGateway(api_key=API_KEY, api_base=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(GatewayTransientError):
+        gateway.refund_outcome(reference="re_x")
+
+
 def test_void_cancels_the_authorization(gateway, stripe_client):
     reference = authorize(gateway, amount=2500, capture=False)
 
