@@ -504,15 +504,21 @@ def ensure_database() -> None:
             conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
-def migrate() -> None:
-    log("manage.py migrate on backoffice_bench")
+def manage(*args: str, timeout: float, **run_options) -> None:
+    """Run a manage.py command of the product on the bench database."""
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=product_env(),
         check=True,
-        timeout=1800,
+        timeout=timeout,
+        **run_options,
     )
+
+
+def migrate() -> None:
+    log("manage.py migrate on backoffice_bench")
+    manage("migrate", "--verbosity", "0", timeout=1800)
 
 
 @dataclass
@@ -792,26 +798,13 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
     # The overview reads the daily totals the services keep; a SQL fill rebuilds them.
     timed(
         "rebuild the daily totals (manage.py rebuild_daily_totals)",
-        lambda: subprocess.run(
-            [sys.executable, "manage.py", "rebuild_daily_totals"],
-            cwd=ROOT,
-            env=product_env(),
-            check=True,
-            timeout=3600,
-        ),
+        lambda: manage("rebuild_daily_totals", timeout=3600),
     )
 
     # The dispute ratio monitor reads the monthly totals the services keep; rebuilt too.
     timed(
         "rebuild the monthly totals (manage.py rebuild_monthly_totals)",
-        lambda: subprocess.run(
-            [sys.executable, "manage.py", "rebuild_monthly_totals"],
-            cwd=ROOT,
-            env=product_env(),
-            check=True,
-            timeout=3600,
-            stdout=subprocess.DEVNULL,
-        ),
+        lambda: manage("rebuild_monthly_totals", timeout=3600, stdout=subprocess.DEVNULL),
     )
 
     seconds = time.perf_counter() - started
