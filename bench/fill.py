@@ -711,29 +711,26 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
         log(f"{label}: {seconds:.1f} s")
         rows.append(Row("fill", label, note=f"{seconds:.1f} s"))
 
-    customer_sql = customers_sql(plan)
-    customer_progress = Progress("customers", customers)
+    def load(what: str, sql: str, count: int, batch_size: int) -> None:
+        """Run `sql` over the numbers 1..count, a batch at a time, on parallel connections."""
+        progress = Progress(what, count)
 
-    def load_customers(conn, batch) -> None:
-        lo, hi = batch
-        conn.execute(customer_sql, {"lo": lo, "hi": hi, "anchor": plan.anchor})
-        customer_progress.add(hi - lo + 1)
+        def load_batch(conn, batch) -> None:
+            lo, hi = batch
+            conn.execute(sql, {"lo": lo, "hi": hi, "anchor": plan.anchor})
+            progress.add(hi - lo + 1)
 
-    payment_sql = payments_sql(plan)
-    payment_progress = Progress("payments (+ ledger, chargebacks)", payments)
-
-    def load_payments(conn, batch) -> None:
-        lo, hi = batch
-        conn.execute(payment_sql, {"lo": lo, "hi": hi, "anchor": plan.anchor})
-        payment_progress.add(hi - lo + 1)
+        run_parallel(batches(count, batch_size), load_batch)
 
     timed(
         f"load {customers:,} customers",
-        lambda: run_parallel(batches(customers, CUSTOMER_BATCH), load_customers),
+        lambda: load("customers", customers_sql(plan), customers, CUSTOMER_BATCH),
     )
     timed(
         f"load {payments:,} payments with ledger rows and chargebacks",
-        lambda: run_parallel(batches(payments, PAYMENT_BATCH), load_payments),
+        lambda: load(
+            "payments (+ ledger, chargebacks)", payments_sql(plan), payments, PAYMENT_BATCH
+        ),
     )
 
     def load_rest() -> None:
