@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from core.tasks import delay_each, delay_on_commit
+from core.tasks import queue_after_commit, queue_each
 
 from . import services
 
@@ -30,7 +30,7 @@ def run_refund_batch(batch_id: str) -> bool:
 def enqueue_run(batch_id: str) -> None:
     """Start the job once the current transaction commits. A broker that cannot take
     the message leaves the batch running without a job: the sweeper starts it."""
-    delay_on_commit(
+    queue_after_commit(
         run_refund_batch, batch_id, failure="could not enqueue refund batch %s; the sweeper will"
     )
 
@@ -40,4 +40,4 @@ def resume_stalled_refund_batches() -> int:
     """Periodic (beat): start again the running batches whose job went silent."""
     silent_for = timedelta(seconds=settings.REFUND_BATCH_STALLED_AFTER_SECONDS)
     ids = services.stalled_batch_ids(silent_for=silent_for)
-    return delay_each(run_refund_batch, ids, done="resumed %d stalled refund batches")
+    return queue_each(run_refund_batch, ids, done="resumed %d stalled refund batches")

@@ -1,4 +1,5 @@
-"""Queueing Celery tasks from services and beat sweepers, the same way everywhere.
+"""Queueing Celery tasks from services and beat sweepers, the same way everywhere
+(unlike Celery's own delay_on_commit, a broker that is down is logged, never raised).
 
 The tasks are passed in: core imports no app's tasks (nor Celery itself).
 """
@@ -12,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 
-def delay_on_commit(task: Any, *args: Any, failure: str) -> None:
+def queue_after_commit(task: Any, *args: Any, failure: str) -> None:
     """Queue `task(*args)` once the current transaction commits. The change is already
     recorded, so a broker that cannot take the message must not fail the request that
     made it: `failure` (a log message with a %s per argument) is logged on the task's
@@ -27,7 +28,7 @@ def delay_on_commit(task: Any, *args: Any, failure: str) -> None:
     transaction.on_commit(publish)
 
 
-def delay_each(task: Any, ids: Sequence, *, done: str) -> int:
+def queue_each(task: Any, ids: Sequence, *, done: str) -> int:
     """A beat sweeper's catch-up: queue `task(id)` for each id, log `done` (a message
     with a %d for how many) when there were any, and answer how many."""
     for id_ in ids:
