@@ -116,8 +116,8 @@ def enqueue(port: int, ids: list[str], key: str) -> tuple[list[str], float]:
 
 def drain(txns: list[str], concurrency: int, log_dir: Path) -> Row:
     label = f"worker throughput, {concurrency} process(es), backlog of {len(txns)}"
-    worker = start_worker(concurrency, log_dir)
     with connect() as conn:
+        worker = start_worker(concurrency, log_dir)
         (done, failed, first, last), wall = drain_backlog(
             worker,
             lambda: conn.execute(
