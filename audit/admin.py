@@ -7,6 +7,7 @@ when, and what changed."""
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.models import Group
+from django.db.models import Count
 
 from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
@@ -72,8 +73,6 @@ class GroupAdmin(HistoryAdmin, DjangoGroupAdmin):
     list_display = ["name", "permission_count"]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(_permission_count=Count("permissions"))
 
     @admin.display(description="Permissions", ordering="_permission_count")

@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,6 +241,33 @@ def wait_http(port: int, proc: subprocess.Popen, *, path: str = "/", timeout: fl
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"nothing answered on port {port} after {timeout:.0f} s")
+
+
+def drain_backlog(
+    worker: subprocess.Popen,
+    count: Callable[[], tuple],
+    *,
+    finished: Callable[[tuple], bool],
+    progress: Callable[[tuple], str],
+    timeout: float,
+    interval: float,
+) -> tuple[tuple, float]:
+    """Let a started worker work off a backlog, then stop it: `count()` is asked every
+    `interval` seconds until `finished(counts)`. Answers the last counts and the wall
+    time since the call (boot included). A worker that exits, or a backlog not done
+    after `timeout` seconds (`progress(counts)` says how far it got), is an error."""
+    launched = time.perf_counter()
+    try:
+        deadline = launched + timeout
+        while not finished(counts := count()):
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited: {tail(worker.log_path)}")  # type: ignore[attr-defined]
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{progress(counts)} after {timeout:.0f} s")
+            time.sleep(interval)
+        return counts, time.perf_counter() - launched
+    finally:
+        stop(worker, timeout=30)
 
 
 def start_gunicorn(

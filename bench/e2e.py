@@ -25,6 +25,7 @@ from .common import (
     Row,
     api_key_for,
     connect,
+    drain_backlog,
     error_row,
     log,
     p50,
@@ -34,7 +35,6 @@ from .common import (
     start,
     start_gunicorn,
     stop,
-    tail,
 )
 
 SECTION = "e2e"
@@ -116,28 +116,21 @@ def enqueue(port: int, ids: list[str], key: str) -> tuple[list[str], float]:
 
 def drain(txns: list[str], concurrency: int, log_dir: Path) -> Row:
     label = f"worker throughput, {concurrency} process(es), backlog of {len(txns)}"
-    worker = start_worker(concurrency, log_dir)
-    launched = time.perf_counter()
-    try:
-        with connect() as conn:
-            deadline = launched + 240
-            while True:
-                done, failed, first, last = conn.execute(
-                    "SELECT count(*) FILTER (WHERE status = 'succeeded'), "
-                    "count(*) FILTER (WHERE status = 'failed'), min(processed_at), "
-                    "max(processed_at) FROM payments_transaction WHERE id = ANY(%s)",
-                    [txns],
-                ).fetchone()
-                if done + failed >= len(txns):
-                    break
-                if worker.poll() is not None:
-                    raise RuntimeError(f"worker exited: {tail(worker.log_path)}")
-                if time.perf_counter() > deadline:
-                    raise TimeoutError(f"{done} of {len(txns)} succeeded after 240 s")
-                time.sleep(0.05)
-        wall = time.perf_counter() - launched
-    finally:
-        stop(worker, timeout=30)
+    with connect() as conn:
+        worker = start_worker(concurrency, log_dir)
+        (done, failed, first, last), wall = drain_backlog(
+            worker,
+            lambda: conn.execute(
+                "SELECT count(*) FILTER (WHERE status = 'succeeded'), "
+                "count(*) FILTER (WHERE status = 'failed'), min(processed_at), "
+                "max(processed_at) FROM payments_transaction WHERE id = ANY(%s)",
+                [txns],
+            ).fetchone(),
+            finished=lambda counts: counts[0] + counts[1] >= len(txns),
+            progress=lambda counts: f"{counts[0]} of {len(txns)} succeeded",
+            timeout=240,
+            interval=0.05,
+        )
     span = (last - first).total_seconds()
     rate = (len(txns) - 1) / span if span > 0 else float("nan")
     note = (

@@ -504,15 +504,21 @@ def ensure_database() -> None:
             conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
-def migrate() -> None:
-    log("manage.py migrate on backoffice_bench")
+def manage(*args: str, timeout: float, **run_options) -> None:
+    """Run a manage.py command of the product on the bench database."""
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=product_env(),
         check=True,
-        timeout=1800,
+        timeout=timeout,
+        **run_options,
     )
+
+
+def migrate() -> None:
+    log("manage.py migrate on backoffice_bench")
+    manage("migrate", "--verbosity", "0", timeout=1800)
 
 
 @dataclass
@@ -705,29 +711,26 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
         log(f"{label}: {seconds:.1f} s")
         rows.append(Row("fill", label, note=f"{seconds:.1f} s"))
 
-    customer_sql = customers_sql(plan)
-    customer_progress = Progress("customers", customers)
+    def load(what: str, sql: str, count: int, batch_size: int) -> None:
+        """Run `sql` over the numbers 1..count, a batch at a time, on parallel connections."""
+        progress = Progress(what, count)
 
-    def load_customers(conn, batch) -> None:
-        lo, hi = batch
-        conn.execute(customer_sql, {"lo": lo, "hi": hi, "anchor": plan.anchor})
-        customer_progress.add(hi - lo + 1)
+        def load_batch(conn, batch) -> None:
+            lo, hi = batch
+            conn.execute(sql, {"lo": lo, "hi": hi, "anchor": plan.anchor})
+            progress.add(hi - lo + 1)
 
-    payment_sql = payments_sql(plan)
-    payment_progress = Progress("payments (+ ledger, chargebacks)", payments)
-
-    def load_payments(conn, batch) -> None:
-        lo, hi = batch
-        conn.execute(payment_sql, {"lo": lo, "hi": hi, "anchor": plan.anchor})
-        payment_progress.add(hi - lo + 1)
+        run_parallel(batches(count, batch_size), load_batch)
 
     timed(
         f"load {customers:,} customers",
-        lambda: run_parallel(batches(customers, CUSTOMER_BATCH), load_customers),
+        lambda: load("customers", customers_sql(plan), customers, CUSTOMER_BATCH),
     )
     timed(
         f"load {payments:,} payments with ledger rows and chargebacks",
-        lambda: run_parallel(batches(payments, PAYMENT_BATCH), load_payments),
+        lambda: load(
+            "payments (+ ledger, chargebacks)", payments_sql(plan), payments, PAYMENT_BATCH
+        ),
     )
 
     def load_rest() -> None:
@@ -792,26 +795,13 @@ def fill(*, payments: int, customers: int, audit: int) -> list[Row]:
     # The overview reads the daily totals the services keep; a SQL fill rebuilds them.
     timed(
         "rebuild the daily totals (manage.py rebuild_daily_totals)",
-        lambda: subprocess.run(
-            [sys.executable, "manage.py", "rebuild_daily_totals"],
-            cwd=ROOT,
-            env=product_env(),
-            check=True,
-            timeout=3600,
-        ),
+        lambda: manage("rebuild_daily_totals", timeout=3600),
     )
 
     # The dispute ratio monitor reads the monthly totals the services keep; rebuilt too.
     timed(
         "rebuild the monthly totals (manage.py rebuild_monthly_totals)",
-        lambda: subprocess.run(
-            [sys.executable, "manage.py", "rebuild_monthly_totals"],
-            cwd=ROOT,
-            env=product_env(),
-            check=True,
-            timeout=3600,
-            stdout=subprocess.DEVNULL,
-        ),
+        lambda: manage("rebuild_monthly_totals", timeout=3600, stdout=subprocess.DEVNULL),
     )
 
     seconds = time.perf_counter() - started

@@ -21,7 +21,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -30,12 +29,11 @@ from .common import (
     ROOT,
     Row,
     admin_email,
+    drain_backlog,
     error_row,
     log,
     product_env,
     start,
-    stop,
-    tail,
 )
 from .e2e import flush_redis
 
@@ -188,24 +186,21 @@ def drain(endpoint_id: str, events: list[str], concurrency: int, receiver, log_d
         "max(finished_at), sum(attempts) FROM webhooks_delivery "
         "WHERE endpoint_id = %s AND event_id = ANY(%s)"
     )
+
+    def count() -> tuple:
+        with connection.cursor() as cursor:
+            cursor.execute(query, [endpoint_id, events])
+            return cursor.fetchone()
+
     worker = start_worker(concurrency, log_dir)
-    launched = time.perf_counter()
-    try:
-        deadline = launched + 300
-        while True:
-            with connection.cursor() as cursor:
-                cursor.execute(query, [endpoint_id, events])
-                done, failed, total, first, last, attempts = cursor.fetchone()
-            if total and done + failed >= total:
-                break
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited: {tail(worker.log_path)}")
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"{done} of {total} deliveries succeeded after 300 s")
-            time.sleep(0.1)
-        wall = time.perf_counter() - launched
-    finally:
-        stop(worker, timeout=30)
+    (done, failed, total, first, last, attempts), wall = drain_backlog(
+        worker,
+        count,
+        finished=lambda counts: counts[2] and counts[0] + counts[1] >= counts[2],
+        progress=lambda counts: f"{counts[0]} of {counts[2]} deliveries succeeded",
+        timeout=300,
+        interval=0.1,
+    )
     span = (last - first).total_seconds() if first and last else 0
     rate = (total - 1) / span if span > 0 else None
     note = (

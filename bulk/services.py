@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from audit.trail import audit_trail
+from audit.trail import Trail, audit_trail
 from core import money
 from core.actors import Actor
 from core.errors import Conflict, DomainError, InvalidRequest, found_or_not_found
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 # the next message.
 CHUNK_SIZE = 50
 REASONS = tuple(Transaction.Reason.values)
+Action = AuditEntry.Action
 
 
 # --- the dry run ---------------------------------------------------------------------------
@@ -150,7 +153,7 @@ def create_batch(*, merchant: Merchant, actor: Actor, filename: str, content: by
     """Read the file and store its dry run as a draft batch. A file that is not a
     refund CSV (see bulk.files) is refused and nothing is stored. Nothing moves."""
     with audit_trail(
-        AuditEntry.Action.REFUND_BATCH_CREATE,
+        Action.REFUND_BATCH_CREATE,
         actor=actor,
         merchant=merchant,
         target=("refundbatch", None),
@@ -173,26 +176,31 @@ def create_batch(*, merchant: Merchant, actor: Actor, filename: str, content: by
     return batch
 
 
-def _locked_batch(*, merchant: Merchant, batch_id: str) -> RefundBatch:
-    queryset = RefundBatch.objects.for_merchant(merchant).select_for_update()
-    return found_or_not_found(queryset, batch_id, name="refund batch")
+@contextmanager
+def _changing_batch(
+    action: str, merchant: Merchant, batch_id: str, actor: Actor
+) -> Iterator[tuple[Trail, RefundBatch]]:
+    """The batch, locked, in one transaction recorded in the trail as `action`."""
+    with (
+        audit_trail(
+            action, actor=actor, merchant=merchant, target=("refundbatch", batch_id)
+        ) as trail,
+        transaction.atomic(),
+    ):
+        queryset = RefundBatch.objects.for_merchant(merchant).select_for_update()
+        yield trail, found_or_not_found(queryset, batch_id, name="refund batch")
+
+
+def _already(batch: RefundBatch) -> Conflict:
+    return Conflict(f"This batch is already {batch.get_state_display().lower()}")
 
 
 def confirm_batch(*, merchant: Merchant, batch_id: str, actor: Actor) -> RefundBatch:
     """Start the job of a draft batch (once: a second confirm is a Conflict). The
     refunds are made in the name of the agent who confirms."""
-    with (
-        audit_trail(
-            AuditEntry.Action.REFUND_BATCH_CONFIRM,
-            actor=actor,
-            merchant=merchant,
-            target=("refundbatch", batch_id),
-        ) as trail,
-        transaction.atomic(),
-    ):
-        batch = _locked_batch(merchant=merchant, batch_id=batch_id)
+    with _changing_batch(Action.REFUND_BATCH_CONFIRM, merchant, batch_id, actor) as (trail, batch):
         if batch.state != RefundBatch.State.DRAFT:
-            raise Conflict(f"This batch is already {batch.get_state_display().lower()}")
+            raise _already(batch)
         if not batch.rows_ok:
             raise InvalidRequest("This batch has no good rows: nothing to refund")
         now = timezone.now()
@@ -207,18 +215,9 @@ def confirm_batch(*, merchant: Merchant, batch_id: str, actor: Actor) -> RefundB
 def cancel_batch(*, merchant: Merchant, batch_id: str, actor: Actor) -> RefundBatch:
     """Stop a draft or running batch: the rows not started yet are marked canceled (a
     row being refunded at this moment finishes: its lock holds the cancel until then)."""
-    with (
-        audit_trail(
-            AuditEntry.Action.REFUND_BATCH_CANCEL,
-            actor=actor,
-            merchant=merchant,
-            target=("refundbatch", batch_id),
-        ) as trail,
-        transaction.atomic(),
-    ):
-        batch = _locked_batch(merchant=merchant, batch_id=batch_id)
+    with _changing_batch(Action.REFUND_BATCH_CANCEL, merchant, batch_id, actor) as (trail, batch):
         if not batch.is_active:
-            raise Conflict(f"This batch is already {batch.get_state_display().lower()}")
+            raise _already(batch)
         batch.state = RefundBatch.State.CANCELED
         batch.canceled_at = timezone.now()
         batch.save(update_fields=["state", "canceled_at"])

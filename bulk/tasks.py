@@ -1,15 +1,13 @@
 """Thin tasks: take ids, call the service, hand over to the next chunk."""
 
-import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+
+from core.tasks import queue_after_commit, queue_each
 
 from . import services
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -32,14 +30,9 @@ def run_refund_batch(batch_id: str) -> bool:
 def enqueue_run(batch_id: str) -> None:
     """Start the job once the current transaction commits. A broker that cannot take
     the message leaves the batch running without a job: the sweeper starts it."""
-
-    def publish() -> None:
-        try:
-            run_refund_batch.delay(batch_id)
-        except Exception:
-            logger.exception("could not enqueue refund batch %s; the sweeper will", batch_id)
-
-    transaction.on_commit(publish)
+    queue_after_commit(
+        run_refund_batch, batch_id, failure="could not enqueue refund batch %s; the sweeper will"
+    )
 
 
 @shared_task
@@ -47,8 +40,4 @@ def resume_stalled_refund_batches() -> int:
     """Periodic (beat): start again the running batches whose job went silent."""
     silent_for = timedelta(seconds=settings.REFUND_BATCH_STALLED_AFTER_SECONDS)
     ids = services.stalled_batch_ids(silent_for=silent_for)
-    for batch_id in ids:
-        run_refund_batch.delay(batch_id)
-    if ids:
-        logger.info("resumed %d stalled refund batches", len(ids))
-    return len(ids)
+    return queue_each(run_refund_batch, ids, done="resumed %d stalled refund batches")

@@ -24,6 +24,19 @@ from .models import BlacklistEntry, Customer, normalize_email
 PAGE_SIZE = 25
 
 
+def _card_saved(
+    request: HttpRequest, *, toast: str, redirect_to: str, card: tuple[str, dict], **events
+) -> HttpResponse:
+    """The answer to a card's form once saved. HTMX: the card again (`card` is its
+    partial and context), the toast, and the events that refresh the rest of the page.
+    Without JavaScript: the message, and a redirect to `redirect_to`."""
+    if not wants_partial(request):
+        messages.success(request, toast)
+        return redirect(redirect_to)
+    partial, context = card
+    return hx_events(render(request, partial, context), toast=toast, **events)
+
+
 # --- customers ------------------------------------------------------------------------------
 
 
@@ -97,18 +110,19 @@ def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpRespons
         except DomainError as refused:
             add_refusal(form, refused)
         else:
-            text = "Restrictions saved"
-            if not wants_partial(request):
-                messages.success(request, text)
-                return redirect("customers:detail", customer_id=customer.id)
-            context = {
+            fresh = {
                 "customer": customer,
                 "restrictions_form": RestrictionsForm.for_customer(customer),
                 "is_blacklisted": selectors.is_email_blacklisted(customer.email),
                 "saved": True,
             }
-            response = render(request, "customers/detail.html#restrictions", context)
-            return hx_events(response, toast=text, customerChanged={"id": customer.id})
+            return _card_saved(
+                request,
+                toast="Restrictions saved",
+                redirect_to=reverse("customers:detail", args=[customer.id]),
+                card=("customers/detail.html#restrictions", fresh),
+                customerChanged={"id": customer.id},
+            )
     if wants_partial(request):
         context = {"customer": customer, "restrictions_form": form}
         return render(request, "customers/detail.html#restrictions", context)
@@ -158,14 +172,13 @@ def blacklist_add(request: HttpRequest) -> HttpResponse:
         except DomainError as refused:
             add_refusal(form, refused)
         else:
-            text = f"{entry.email} added to the blacklist"
-            if not wants_partial(request):
-                messages.success(request, text)
-                return redirect("customers:blacklist")
-            response = render(
-                request, "customers/blacklist.html#add_form", {"add_form": BlacklistAddForm()}
+            return _card_saved(
+                request,
+                toast=f"{entry.email} added to the blacklist",
+                redirect_to=reverse("customers:blacklist"),
+                card=("customers/blacklist.html#add_form", {"add_form": BlacklistAddForm()}),
+                blacklistChanged=True,
             )
-            return hx_events(response, toast=text, blacklistChanged=True)
     if wants_partial(request):
         return render(request, "customers/blacklist.html#add_form", {"add_form": form})
     return render(request, "customers/blacklist.html", _blacklist_context(request, form))

@@ -33,6 +33,7 @@ SUBSCRIBERS = [
     ("victor.lind@example.org", "Victor Lind", 99, "USD", "day", timedelta(minutes=30)),
     ("wren.hale@example.org", "Wren Hale", 120000, "JPY", "month", timedelta(hours=6)),
 ]
+MIT_SUBSCRIPTION = (*MIT_RESTRICTED, 2900, "USD", "month", None)
 FRAUD_EMAIL = "card.testing@fraud-ring.example.net"
 CHARGEBACK_ORDER_ID = "DEMO-CHARGEBACK-1"
 PLAIN_CHARGEBACKS = 2
@@ -56,17 +57,17 @@ def seed_customer_demo(
     )
 
     # A customer restricted from one-off purchases.
-    riley = _customer(merchant, *CIT_RESTRICTED)
-    services.update_restrictions(
-        merchant=merchant,
-        customer_id=riley.id,
-        actor=agent,
+    _restrict(
+        merchant,
+        agent,
+        CIT_RESTRICTED,
         restrict_cit=True,
         restrict_reason="Disputed two one-off purchases in March",
     )
 
-    # Subscriptions: one charged at creation, others due within hours.
-    for email, name, amount, currency, interval, first_end in SUBSCRIBERS:
+    # Subscriptions: one charged at creation, others due within hours; the last one,
+    # of a subscriber restricted from recurring charges below.
+    for email, name, amount, currency, interval, first_end in [*SUBSCRIBERS, MIT_SUBSCRIPTION]:
         subscriber = _customer(merchant, email, name)
         if not Subscription.objects.filter(customer=subscriber).exists():
             subscription_services.create_subscription(
@@ -81,20 +82,10 @@ def seed_customer_demo(
 
     # A subscriber restricted from recurring charges: the subscription ends at its
     # period's end (cancelAtPeriodEnd).
-    sam = _customer(merchant, *MIT_RESTRICTED)
-    if not Subscription.objects.filter(customer=sam).exists():
-        subscription_services.create_subscription(
-            merchant=merchant,
-            customer_id=sam.id,
-            amount=2900,
-            currency="USD",
-            interval="month",
-            actor=agent,
-        )
-    services.update_restrictions(
-        merchant=merchant,
-        customer_id=sam.id,
-        actor=agent,
+    _restrict(
+        merchant,
+        agent,
+        MIT_RESTRICTED,
         restrict_mit=True,
         restrict_reason="Asked us to stop the recurring charges",
     )
@@ -153,3 +144,11 @@ def seed_customer_demo(
 
 def _customer(merchant: Merchant, email: str, name: str) -> Customer:
     return services.get_or_create_customer(merchant=merchant, email=email, name=name)
+
+
+def _restrict(merchant: Merchant, agent: Actor, who: tuple[str, str], **restrictions) -> None:
+    """Restrict the demo customer `who` (email, name) as given, through the service."""
+    customer = _customer(merchant, *who)
+    services.update_restrictions(
+        merchant=merchant, customer_id=customer.id, actor=agent, **restrictions
+    )
