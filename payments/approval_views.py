@@ -3,6 +3,8 @@ Approvals queue, its Approve and Reject dialogs, and the approval thresholds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -11,14 +13,14 @@ from django.utils import timezone
 
 from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
-from core.forms import add_refusal, submit_once
+from core.forms import TokenForm, add_refusal, submit_once
 from core.htmx import dialog_done, render_dialog, render_page
 
 from . import approvals, selectors
 from .forms import ApprovalThresholdForm, RefundApproveForm, RefundRejectForm
 from .models import ApprovalThreshold, RefundApproval
 
-APPROVE = "payments.approve_refund"
+APPROVE = RefundApproval.DECIDE_PERMISSION
 
 
 def expires_in(approval: RefundApproval) -> str:
@@ -64,79 +66,83 @@ def _approval_or_404(request: HttpRequest, refund_id: str) -> RefundApproval:
     return _described(approval, request.user)
 
 
-def _decision_refusal(approval: RefundApproval, user) -> str | None:
-    """Why this person cannot decide on this refund now (the dialog says it instead of a
-    form); the service decides again under the lock."""
-    if approval.status != RefundApproval.Status.WAITING:
-        by = f" by {approval.decided_by.email}" if approval.decided_by_id else ""
-        return f"This refund is no longer waiting for approval: it was {approval.status}{by}."
-    if approval.asked_by_you:
-        return "You asked for this refund: another merchant admin must approve or reject it."
-    return None
-
-
-def _decided(request: HttpRequest, approval: RefundApproval, text: str) -> HttpResponse:
-    return dialog_done(
-        request,
-        toast=text,
-        level="success",
-        redirect_to=reverse("payments:approvals"),
-        approvalsChanged=True,
-        paymentChanged={"id": approval.payment_id},
-    )
+def _decision_dialog(
+    request: HttpRequest,
+    refund_id: str,
+    *,
+    decision: str,
+    form_class: type[TokenForm],
+    decide: Callable[[RefundApproval, TokenForm], object],
+    done: str,
+    title: str,
+) -> HttpResponse:
+    """The Approve or Reject dialog (`decision`): `decide` runs once per form token,
+    unless the model says why this person cannot decide now (shown instead of a form;
+    the service decides again under the lock). `done` is the toast, given the amount."""
+    approval = _approval_or_404(request, refund_id)
+    form = form_class(request.POST or None)
+    refusal = approval.waiting_refusal(timezone.now()) or approval.decider_refusal(request.user)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        decided = submit_once(
+            request,
+            form,
+            purpose=f"{decision}:{approval.refund_id}",
+            action=lambda: decide(approval, form).id,
+        )
+        if decided is not None:
+            return dialog_done(
+                request,
+                toast=done.format(amount=approval.amount_display),
+                level="success",
+                redirect_to=reverse("payments:approvals"),
+                approvalsChanged=True,
+                paymentChanged={"id": approval.payment_id},
+            )
+    context = {
+        "nav": "approvals",
+        "decision": decision,
+        "approval": approval,
+        "form": form,
+        "refusal": f"{refusal}." if refusal else None,
+    }
+    return render_dialog(request, "payments/approval_decision.html", context, title=title)
 
 
 @dashboard_view("payments.view_payment", APPROVE)
 def approval_approve(request: HttpRequest, refund_id: str) -> HttpResponse:
     """The Approve dialog: approve once per form token; the refund is then sent."""
-    approval = _approval_or_404(request, refund_id)
-    form = RefundApproveForm(request.POST or None)
-    refusal = _decision_refusal(approval, request.user)
-    if request.method == "POST" and refusal is None and form.is_valid():
-        approved = submit_once(
-            request,
-            form,
-            purpose=f"approve:{approval.refund_id}",
-            action=lambda: (
-                approvals.approve_refund(
-                    merchant=request.merchant,
-                    transaction_id=approval.refund_id,
-                    actor=actor_for(request),
-                ).id
-            ),
-        )
-        if approved is not None:
-            text = f"Refund of {approval.amount_display} approved and sent to the gateway"
-            return _decided(request, approval, text)
-    context = {"nav": "approvals", "approval": approval, "form": form, "refusal": refusal}
-    return render_dialog(request, "payments/approval_approve.html", context, title="Approve refund")
+    return _decision_dialog(
+        request,
+        refund_id,
+        decision="approve",
+        form_class=RefundApproveForm,
+        decide=lambda approval, form: approvals.approve_refund(
+            merchant=request.merchant,
+            transaction_id=approval.refund_id,
+            actor=actor_for(request),
+        ),
+        done="Refund of {amount} approved and sent to the gateway",
+        title="Approve refund",
+    )
 
 
 @dashboard_view("payments.view_payment", APPROVE)
 def approval_reject(request: HttpRequest, refund_id: str) -> HttpResponse:
     """The Reject dialog: reject once per form token, with an optional note."""
-    approval = _approval_or_404(request, refund_id)
-    form = RefundRejectForm(request.POST or None)
-    refusal = _decision_refusal(approval, request.user)
-    if request.method == "POST" and refusal is None and form.is_valid():
-        rejected = submit_once(
-            request,
-            form,
-            purpose=f"reject:{approval.refund_id}",
-            action=lambda: (
-                approvals.reject_refund(
-                    merchant=request.merchant,
-                    transaction_id=approval.refund_id,
-                    actor=actor_for(request),
-                    note=form.cleaned_data["note"],
-                ).id
-            ),
-        )
-        if rejected is not None:
-            text = f"Refund of {approval.amount_display} rejected; the amount is refundable again"
-            return _decided(request, approval, text)
-    context = {"nav": "approvals", "approval": approval, "form": form, "refusal": refusal}
-    return render_dialog(request, "payments/approval_reject.html", context, title="Reject refund")
+    return _decision_dialog(
+        request,
+        refund_id,
+        decision="reject",
+        form_class=RefundRejectForm,
+        decide=lambda approval, form: approvals.reject_refund(
+            merchant=request.merchant,
+            transaction_id=approval.refund_id,
+            actor=actor_for(request),
+            note=form.cleaned_data["note"],
+        ),
+        done="Refund of {amount} rejected; the amount is refundable again",
+        title="Reject refund",
+    )
 
 
 @dashboard_view("payments.view_approvalthreshold", "payments.change_approvalthreshold")
