@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from django.db import connection, models
+from typing import Any
+
+from django.db import connection, models, transaction
 
 
 def add_counts(
@@ -29,3 +31,15 @@ def add_counts(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
+
+
+def replace_rows(model: Any, rows: list, *, merchant_id=None) -> None:
+    """Replace the counter rows of `model` (of one merchant, or all) with `rows`, in one
+    transaction: rebuilding counters from what they count. `model` may be a migration's
+    historical model."""
+    with transaction.atomic():
+        existing = model.objects.all()
+        if merchant_id is not None:
+            existing = existing.filter(merchant_id=merchant_id)
+        existing.delete()
+        model.objects.bulk_create(rows, batch_size=1000)

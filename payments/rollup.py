@@ -27,7 +27,6 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -134,16 +133,9 @@ def rebuild(*, merchant_id=None, totals_model: Any = DailyTotals, **models: Any)
     answers how many rows were written. Run it while nothing writes payments (a deploy),
     or run it again: it is idempotent."""
     totals = totals_from_payments(merchant_id=merchant_id, **models)
-    with transaction.atomic():
-        existing = totals_model.objects.all()
-        if merchant_id is not None:
-            existing = existing.filter(merchant_id=merchant_id)
-        existing.delete()
-        totals_model.objects.bulk_create(
-            [
-                totals_model(merchant_id=merchant, day=day, currency=currency, **counts)
-                for (merchant, day, currency), counts in totals.items()
-            ],
-            batch_size=1000,
-        )
+    rows = [
+        totals_model(merchant_id=merchant, day=day, currency=currency, **counts)
+        for (merchant, day, currency), counts in totals.items()
+    ]
+    counters.replace_rows(totals_model, rows, merchant_id=merchant_id)
     return len(totals)
