@@ -16,7 +16,7 @@ from .models import (
     Transaction,
 )
 
-# The admin's sections of a payment, every field read-only (PAYMENT_MONEY_FIELDS).
+# A payment's sections on its admin page; every field of them is read-only.
 AUTHORIZATION_FIELDS = [
     "amount",
     "currency",

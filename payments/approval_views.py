@@ -3,8 +3,6 @@ Approvals queue, its Approve and Reject dialogs, and the approval thresholds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -13,7 +11,7 @@ from django.utils import timezone
 
 from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
-from core.forms import TokenForm, add_refusal, submit_once
+from core.forms import add_refusal, submit_once
 from core.htmx import dialog_done, render_dialog, render_page
 
 from . import approvals, selectors
@@ -66,33 +64,38 @@ def _approval_or_404(request: HttpRequest, refund_id: str) -> RefundApproval:
     return _described(approval, request.user)
 
 
-def _decision_dialog(
-    request: HttpRequest,
-    refund_id: str,
-    *,
-    decision: str,
-    form_class: type[TokenForm],
-    decide: Callable[[RefundApproval, TokenForm], object],
-    done: str,
-    title: str,
-) -> HttpResponse:
-    """The Approve or Reject dialog (`decision`): `decide` runs once per form token,
-    unless the model says why this person cannot decide now (shown instead of a form;
-    the service decides again under the lock). `done` is the toast, given the amount."""
+@dashboard_view("payments.view_payment", APPROVE)
+def approval_decision(request: HttpRequest, refund_id: str, decision: str) -> HttpResponse:
+    """The Approve or Reject dialog of a held refund (`decision`, "approve" or "reject",
+    set by the URL): decide once per form token, a rejection with an optional note.
+    When the model says why this person cannot decide now, the dialog shows it instead
+    of a form (the service decides again under the lock)."""
+    approve = decision == "approve"
     approval = _approval_or_404(request, refund_id)
-    form = form_class(request.POST or None)
+    form = (RefundApproveForm if approve else RefundRejectForm)(request.POST or None)
     refusal = approval.waiting_refusal(timezone.now()) or approval.decider_refusal(request.user)
+
+    def decide() -> str:
+        who = {
+            "merchant": request.merchant,
+            "transaction_id": approval.refund_id,
+            "actor": actor_for(request),
+        }
+        if approve:
+            return approvals.approve_refund(**who).id
+        return approvals.reject_refund(**who, note=form.cleaned_data["note"]).id
+
     if request.method == "POST" and refusal is None and form.is_valid():
-        decided = submit_once(
-            request,
-            form,
-            purpose=f"{decision}:{approval.refund_id}",
-            action=lambda: decide(approval, form).id,
-        )
-        if decided is not None:
+        purpose = f"{decision}:{approval.refund_id}"
+        if submit_once(request, form, purpose=purpose, action=decide) is not None:
+            outcome = (
+                "approved and sent to the gateway"
+                if approve
+                else "rejected; the amount is refundable again"
+            )
             return dialog_done(
                 request,
-                toast=done.format(amount=approval.amount_display),
+                toast=f"Refund of {approval.amount_display} {outcome}",
                 level="success",
                 redirect_to=reverse("payments:approvals"),
                 approvalsChanged=True,
@@ -105,44 +108,8 @@ def _decision_dialog(
         "form": form,
         "refusal": f"{refusal}." if refusal else None,
     }
+    title = "Approve refund" if approve else "Reject refund"
     return render_dialog(request, "payments/approval_decision.html", context, title=title)
-
-
-@dashboard_view("payments.view_payment", APPROVE)
-def approval_approve(request: HttpRequest, refund_id: str) -> HttpResponse:
-    """The Approve dialog: approve once per form token; the refund is then sent."""
-    return _decision_dialog(
-        request,
-        refund_id,
-        decision="approve",
-        form_class=RefundApproveForm,
-        decide=lambda approval, form: approvals.approve_refund(
-            merchant=request.merchant,
-            transaction_id=approval.refund_id,
-            actor=actor_for(request),
-        ),
-        done="Refund of {amount} approved and sent to the gateway",
-        title="Approve refund",
-    )
-
-
-@dashboard_view("payments.view_payment", APPROVE)
-def approval_reject(request: HttpRequest, refund_id: str) -> HttpResponse:
-    """The Reject dialog: reject once per form token, with an optional note."""
-    return _decision_dialog(
-        request,
-        refund_id,
-        decision="reject",
-        form_class=RefundRejectForm,
-        decide=lambda approval, form: approvals.reject_refund(
-            merchant=request.merchant,
-            transaction_id=approval.refund_id,
-            actor=actor_for(request),
-            note=form.cleaned_data["note"],
-        ),
-        done="Refund of {amount} rejected; the amount is refundable again",
-        title="Reject refund",
-    )
 
 
 @dashboard_view("payments.view_approvalthreshold", "payments.change_approvalthreshold")

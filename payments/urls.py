@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import approval_views, views
+from .approval_views import approval_decision
 
 app_name = "payments"
 
@@ -14,8 +15,8 @@ payment_urls = [
 
 # The decisions on one refund held for approval, below approvals/<refund_id>/.
 approval_urls = [
-    path("approve/", approval_views.approval_approve, name="approval_approve"),
-    path("reject/", approval_views.approval_reject, name="approval_reject"),
+    path("approve/", approval_decision, {"decision": "approve"}, name="approval_approve"),
+    path("reject/", approval_decision, {"decision": "reject"}, name="approval_reject"),
 ]
 
 urlpatterns = [
