@@ -16,29 +16,36 @@ from .models import (
     Transaction,
 )
 
-PAYMENT_MONEY_FIELDS = [
-    "id",
-    "merchant",
-    "customer",
-    "subscription",
+# A payment's sections on its admin page; every field of them is read-only.
+AUTHORIZATION_FIELDS = [
     "amount",
     "currency",
     "status",
     "failure_reason",
     "initiator",
     "gateway_reference",
+    "display_status",
+]
+CAPTURE_AND_REVERSAL_FIELDS = [
     "is_captured",
     "amount_captured",
     "captured_at",
     "amount_reversed",
     "amount_reversal_pending",
-    "amount_awaiting_approval",
     "is_voided",
-    "is_chargebacked",
-    "chargeback_recorded_at",
-    "display_status",
-    "created_at",
-    "updated_at",
+]
+CHARGEBACK_FIELDS = ["is_chargebacked", "chargeback_recorded_at"]
+DATE_FIELDS = ["created_at", "updated_at"]
+PAYMENT_MONEY_FIELDS = [
+    "id",
+    "merchant",
+    "customer",
+    "subscription",
+    *AUTHORIZATION_FIELDS,
+    *CAPTURE_AND_REVERSAL_FIELDS,
+    "amount_awaiting_approval",
+    *CHARGEBACK_FIELDS,
+    *DATE_FIELDS,
 ]
 
 
@@ -100,35 +107,10 @@ class PaymentAdmin(ReadOnlyAdminMixin, AuditTrailLinkMixin, admin.ModelAdmin):
             None,
             {"fields": ["id", "merchant", "customer", "subscription", "order_id", "metadata"]},
         ),
-        (
-            "Authorization",
-            {
-                "fields": [
-                    "amount",
-                    "currency",
-                    "status",
-                    "failure_reason",
-                    "initiator",
-                    "gateway_reference",
-                    "display_status",
-                ]
-            },
-        ),
-        (
-            "Capture and reversals",
-            {
-                "fields": [
-                    "is_captured",
-                    "amount_captured",
-                    "captured_at",
-                    "amount_reversed",
-                    "amount_reversal_pending",
-                    "is_voided",
-                ]
-            },
-        ),
-        ("Chargeback", {"fields": ["is_chargebacked", "chargeback_recorded_at"]}),
-        ("Dates", {"fields": ["created_at", "updated_at"]}),
+        ("Authorization", {"fields": AUTHORIZATION_FIELDS}),
+        ("Capture and reversals", {"fields": CAPTURE_AND_REVERSAL_FIELDS}),
+        ("Chargeback", {"fields": CHARGEBACK_FIELDS}),
+        ("Dates", {"fields": DATE_FIELDS}),
         ("Audit", {"fields": ["audit_trail"]}),
     ]
     inlines = [TransactionInline]

@@ -18,7 +18,7 @@ from . import approvals, selectors
 from .forms import ApprovalThresholdForm, RefundApproveForm, RefundRejectForm
 from .models import ApprovalThreshold, RefundApproval
 
-APPROVE = "payments.approve_refund"
+APPROVE = RefundApproval.DECIDE_PERMISSION
 
 
 def expires_in(approval: RefundApproval) -> str:
@@ -64,79 +64,52 @@ def _approval_or_404(request: HttpRequest, refund_id: str) -> RefundApproval:
     return _described(approval, request.user)
 
 
-def _decision_refusal(approval: RefundApproval, user) -> str | None:
-    """Why this person cannot decide on this refund now (the dialog says it instead of a
-    form); the service decides again under the lock."""
-    if approval.status != RefundApproval.Status.WAITING:
-        by = f" by {approval.decided_by.email}" if approval.decided_by_id else ""
-        return f"This refund is no longer waiting for approval: it was {approval.status}{by}."
-    if approval.asked_by_you:
-        return "You asked for this refund: another merchant admin must approve or reject it."
-    return None
-
-
-def _decided(request: HttpRequest, approval: RefundApproval, text: str) -> HttpResponse:
-    return dialog_done(
-        request,
-        toast=text,
-        level="success",
-        redirect_to=reverse("payments:approvals"),
-        approvalsChanged=True,
-        paymentChanged={"id": approval.payment_id},
-    )
-
-
 @dashboard_view("payments.view_payment", APPROVE)
-def approval_approve(request: HttpRequest, refund_id: str) -> HttpResponse:
-    """The Approve dialog: approve once per form token; the refund is then sent."""
+def approval_decision(request: HttpRequest, refund_id: str, decision: str) -> HttpResponse:
+    """The Approve or Reject dialog of a held refund (`decision`, "approve" or "reject",
+    set by the URL): decide once per form token, a rejection with an optional note.
+    When the model says why this person cannot decide now, the dialog shows it instead
+    of a form (the service decides again under the lock)."""
+    approve = decision == "approve"
     approval = _approval_or_404(request, refund_id)
-    form = RefundApproveForm(request.POST or None)
-    refusal = _decision_refusal(approval, request.user)
-    if request.method == "POST" and refusal is None and form.is_valid():
-        approved = submit_once(
-            request,
-            form,
-            purpose=f"approve:{approval.refund_id}",
-            action=lambda: (
-                approvals.approve_refund(
-                    merchant=request.merchant,
-                    transaction_id=approval.refund_id,
-                    actor=actor_for(request),
-                ).id
-            ),
-        )
-        if approved is not None:
-            text = f"Refund of {approval.amount_display} approved and sent to the gateway"
-            return _decided(request, approval, text)
-    context = {"nav": "approvals", "approval": approval, "form": form, "refusal": refusal}
-    return render_dialog(request, "payments/approval_approve.html", context, title="Approve refund")
+    form = (RefundApproveForm if approve else RefundRejectForm)(request.POST or None)
+    refusal = approval.waiting_refusal(timezone.now()) or approval.decider_refusal(request.user)
 
+    def decide() -> str:
+        who = {
+            "merchant": request.merchant,
+            "transaction_id": approval.refund_id,
+            "actor": actor_for(request),
+        }
+        if approve:
+            return approvals.approve_refund(**who).id
+        return approvals.reject_refund(**who, note=form.cleaned_data["note"]).id
 
-@dashboard_view("payments.view_payment", APPROVE)
-def approval_reject(request: HttpRequest, refund_id: str) -> HttpResponse:
-    """The Reject dialog: reject once per form token, with an optional note."""
-    approval = _approval_or_404(request, refund_id)
-    form = RefundRejectForm(request.POST or None)
-    refusal = _decision_refusal(approval, request.user)
     if request.method == "POST" and refusal is None and form.is_valid():
-        rejected = submit_once(
-            request,
-            form,
-            purpose=f"reject:{approval.refund_id}",
-            action=lambda: (
-                approvals.reject_refund(
-                    merchant=request.merchant,
-                    transaction_id=approval.refund_id,
-                    actor=actor_for(request),
-                    note=form.cleaned_data["note"],
-                ).id
-            ),
-        )
-        if rejected is not None:
-            text = f"Refund of {approval.amount_display} rejected; the amount is refundable again"
-            return _decided(request, approval, text)
-    context = {"nav": "approvals", "approval": approval, "form": form, "refusal": refusal}
-    return render_dialog(request, "payments/approval_reject.html", context, title="Reject refund")
+        purpose = f"{decision}:{approval.refund_id}"
+        if submit_once(request, form, purpose=purpose, action=decide) is not None:
+            outcome = (
+                "approved and sent to the gateway"
+                if approve
+                else "rejected; the amount is refundable again"
+            )
+            return dialog_done(
+                request,
+                toast=f"Refund of {approval.amount_display} {outcome}",
+                level="success",
+                redirect_to=reverse("payments:approvals"),
+                approvalsChanged=True,
+                paymentChanged={"id": approval.payment_id},
+            )
+    context = {
+        "nav": "approvals",
+        "decision": decision,
+        "approval": approval,
+        "form": form,
+        "refusal": f"{refusal}." if refusal else None,
+    }
+    title = "Approve refund" if approve else "Reject refund"
+    return render_dialog(request, "payments/approval_decision.html", context, title=title)
 
 
 @dashboard_view("payments.view_approvalthreshold", "payments.change_approvalthreshold")

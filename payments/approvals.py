@@ -32,7 +32,6 @@ from . import events, rollup, tasks
 from .models import MAX_NOTE_LENGTH, ApprovalThreshold, Payment, RefundApproval, Transaction
 
 APPROVAL_WINDOW = timedelta(hours=72)
-APPROVE_PERMISSION = "payments.approve_refund"
 Action = AuditEntry.Action
 
 
@@ -153,26 +152,11 @@ def _locked(
     return payment, refund, approval
 
 
-def _check_waiting(refund: Transaction, approval: RefundApproval, now: datetime) -> None:
-    if refund.status != Transaction.Status.REQUIRES_APPROVAL:
-        by = f" by {approval.decided_by.email}" if approval.decided_by_id else ""
-        raise RefundNotAwaitingApproval(
-            f"This refund is no longer waiting for approval: it was {approval.status}{by}"
-        )
-    if approval.expires_at <= now:
-        raise RefundNotAwaitingApproval(
-            "This refund is no longer waiting for approval: it expired unanswered"
-        )
-
-
-def _check_four_eyes(refund: Transaction, actor: Actor) -> None:
-    user = actor.user
-    if user is None or not user.has_perm(APPROVE_PERMISSION):
-        raise FourEyesRefusal("Only a merchant admin can approve or reject a held refund")
-    if refund.created_by_id == user.pk:
-        raise FourEyesRefusal(
-            "You asked for this refund: another merchant admin must approve or reject it"
-        )
+def _check_decidable(approval: RefundApproval, actor: Actor, now: datetime) -> None:
+    if why := approval.waiting_refusal(now):
+        raise RefundNotAwaitingApproval(why)
+    if why := approval.decider_refusal(actor.user):
+        raise FourEyesRefusal(why)
 
 
 def _release(payment: Payment, refund: Transaction, now: datetime) -> None:
@@ -200,8 +184,7 @@ def approve_refund(*, merchant: Merchant, transaction_id: str, actor: Actor) -> 
         payment, refund, approval = _locked(merchant=merchant, transaction_id=transaction_id)
         trail.target = ("payment", payment.id)
         now = timezone.now()
-        _check_waiting(refund, approval, now)
-        _check_four_eyes(refund, actor)
+        _check_decidable(approval, actor, now)
         payment.amount_awaiting_approval -= refund.amount
         payment.count_reversal(refund.amount, external=False)
         payment.save(
@@ -241,8 +224,7 @@ def reject_refund(
             payment, refund, approval = _locked(merchant=merchant, transaction_id=transaction_id)
             trail.target = ("payment", payment.id)
             now = timezone.now()
-            _check_waiting(refund, approval, now)
-            _check_four_eyes(refund, actor)
+            _check_decidable(approval, actor, now)
             _release(payment, refund, now)
             approval.status = RefundApproval.Status.REJECTED
             approval.decided_by, approval.decided_at, approval.note = actor.user, now, note

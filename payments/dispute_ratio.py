@@ -41,11 +41,11 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import CharField, Count, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Cast, Concat, TruncMonth
 from django.utils import timezone
 
+from . import counters
 from .models import MonthlyTotals, Payment
 
 OK, EARLY_WARNING, EXCESSIVE = "ok", "early_warning", "excessive"
@@ -98,24 +98,10 @@ def count_dispute_opened(*, merchant_id: int, opened_at: datetime) -> None:
 
 
 def add(*, merchant_id: int, month: date, counts: dict[str, int]) -> None:
-    """Add to one month's row, creating it: one INSERT ... ON CONFLICT DO UPDATE, so
-    concurrent writers never lose an increment."""
-    changed = [name for name in MonthlyTotals.COUNTERS if counts.get(name)]
-    if not changed:
-        return
-    quote = connection.ops.quote_name
-    table = quote(MonthlyTotals._meta.db_table)
-    columns = ["merchant_id", "month", *MonthlyTotals.COUNTERS]
-    values = [merchant_id, month, *(counts.get(name, 0) for name in MonthlyTotals.COUNTERS)]
-    updates = ", ".join(f"{quote(c)} = {table}.{quote(c)} + EXCLUDED.{quote(c)}" for c in changed)
-    # Only our own table and column names are formatted in; the values are parameters.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT (merchant_id, month) DO UPDATE SET {updates}"
+    """Add to one month's row, creating it (never losing a concurrent increment)."""
+    counters.add_counts(
+        MonthlyTotals, key={"merchant_id": merchant_id, "month": month}, counts=counts
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
 
 
 def count_by_month(rows, *, at: str, merchant_id=None) -> dict[tuple[int, date], int]:

@@ -9,7 +9,14 @@ from core.forms import TokenForm
 from core.lists import CreatedBetweenForm
 
 from . import dashboard_selectors
-from .models import MAX_NOTE_LENGTH, MAX_ORDER_ID_LENGTH, DisplayStatus, Payment, Transaction
+from .models import (
+    MAX_NOTE_LENGTH,
+    MAX_ORDER_ID_LENGTH,
+    ApprovalThreshold,
+    DisplayStatus,
+    Payment,
+    Transaction,
+)
 from .selectors import AMOUNT_NEEDS_CURRENCY
 
 
@@ -112,7 +119,9 @@ class ReversalForm(TokenForm):
         required=False,
     )
 
-    def __init__(self, *args, payment: Payment, approval_threshold: int | None = None, **kwargs):
+    def __init__(
+        self, *args, payment: Payment, approval_threshold: ApprovalThreshold | None = None, **kwargs
+    ):
         self.payment = payment
         # SPEC 13: a refund over it waits for another admin's approval (None: no threshold).
         self.approval_threshold = approval_threshold
@@ -193,14 +202,15 @@ class ReversalForm(TokenForm):
         if self.needs_approval(amount):
             return (
                 f"Ask to refund {of}{to}. It is over the approval threshold of "
-                f"{fmt(self.approval_threshold)}: it waits for another admin's approval "
+                f"{self.approval_threshold.amount_display}: it waits for another admin's approval "
                 "before it is sent."
             )
         return f"Refund {of}{to}."
 
     def needs_approval(self, amount: int) -> bool:
         """Strictly over the threshold, as payments.approvals.needs_approval decides."""
-        return self.approval_threshold is not None and amount > self.approval_threshold
+        threshold = self.approval_threshold
+        return threshold is not None and amount > threshold.amount
 
     def dispute_warning(self) -> str | None:
         """A warning (never a refusal: SPEC 10, a chargebacked payment can still be

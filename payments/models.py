@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
@@ -574,8 +576,31 @@ class RefundApproval(models.Model):
             ),
         ]
 
+    # Who may approve or reject a held refund (merchants.roles gives it to merchant admins).
+    DECIDE_PERMISSION = "payments.approve_refund"
+
     def __str__(self) -> str:
         return f"approval of {self.refund_id}: {self.status}"
+
+    def waiting_refusal(self, now: datetime) -> str | None:
+        """Why this refund can no longer be approved or rejected, or None while it waits
+        (SPEC 13). The one home of the rule: the services refuse with it (409), the
+        dialogs show it instead of a form."""
+        if self.status != self.Status.WAITING:
+            by = f" by {self.decided_by.email}" if self.decided_by_id else ""
+            return f"This refund is no longer waiting for approval: it was {self.status}{by}"
+        if self.expires_at <= now:
+            return "This refund is no longer waiting for approval: it expired unanswered"
+        return None
+
+    def decider_refusal(self, user) -> str | None:
+        """Why `user` may not decide on this refund (four eyes: a merchant admin other
+        than the one who asked), or None."""
+        if user is None or not user.has_perm(self.DECIDE_PERMISSION):
+            return "Only a merchant admin can approve or reject a held refund"
+        if self.refund.created_by_id == user.pk:
+            return "You asked for this refund: another merchant admin must approve or reject it"
+        return None
 
     def audit_summary(self) -> tuple[str, dict]:
         refund, payment = self.refund, self.payment

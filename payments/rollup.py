@@ -27,11 +27,11 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from . import counters
 from .models import DailyTotals, Payment, Transaction
 
 COUNTERS = DailyTotals.COUNTERS
@@ -68,24 +68,12 @@ def record(payment: Payment, change: Transaction | None = None, *, undone: bool 
 
 
 def add(*, merchant_id: int, day: date, currency: str, counts: dict[str, int]) -> None:
-    """Add `counts` to one day's row, creating it: one INSERT ... ON CONFLICT DO UPDATE
-    (PostgreSQL and SQLite), so concurrent writers never lose an increment."""
-    quote = connection.ops.quote_name
-    table = quote(DailyTotals._meta.db_table)
-    columns = ["merchant_id", "day", "currency", *COUNTERS]
-    values = [merchant_id, day, currency, *(counts.get(name, 0) for name in COUNTERS)]
-    changed = [name for name in COUNTERS if counts.get(name)]
-    if not changed:
-        return
-    updates = ", ".join(f"{quote(c)} = {table}.{quote(c)} + EXCLUDED.{quote(c)}" for c in changed)
-    # Only our own table and column names are formatted in; the values are parameters.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT (merchant_id, day, currency) DO UPDATE SET {updates}"
+    """Add `counts` to one day's row, creating it (never losing a concurrent increment)."""
+    counters.add_counts(
+        DailyTotals,
+        key={"merchant_id": merchant_id, "day": day, "currency": currency},
+        counts=counts,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
 
 
 # --- rebuilding from the payments ------------------------------------------------------------
@@ -145,16 +133,9 @@ def rebuild(*, merchant_id=None, totals_model: Any = DailyTotals, **models: Any)
     answers how many rows were written. Run it while nothing writes payments (a deploy),
     or run it again: it is idempotent."""
     totals = totals_from_payments(merchant_id=merchant_id, **models)
-    with transaction.atomic():
-        existing = totals_model.objects.all()
-        if merchant_id is not None:
-            existing = existing.filter(merchant_id=merchant_id)
-        existing.delete()
-        totals_model.objects.bulk_create(
-            [
-                totals_model(merchant_id=merchant, day=day, currency=currency, **counts)
-                for (merchant, day, currency), counts in totals.items()
-            ],
-            batch_size=1000,
-        )
+    rows = [
+        totals_model(merchant_id=merchant, day=day, currency=currency, **counts)
+        for (merchant, day, currency), counts in totals.items()
+    ]
+    counters.replace_rows(totals_model, rows, merchant_id=merchant_id)
     return len(totals)

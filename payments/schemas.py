@@ -151,25 +151,12 @@ class TransactionOut(OutputSchema):
     created_at: datetime
     processed_at: datetime | None
 
-    @staticmethod
-    def resolve_reason(txn: Transaction) -> str | None:
-        return txn.reason or None
-
-    @staticmethod
-    def resolve_note(txn: Transaction) -> str | None:
-        return txn.note or None
-
-    @staticmethod
-    def resolve_order_id(txn: Transaction) -> str | None:
-        return txn.order_id or None
-
-    @staticmethod
-    def resolve_gateway_reference(txn: Transaction) -> str | None:
-        return txn.gateway_reference or None
-
-    @staticmethod
-    def resolve_failure_reason(txn: Transaction) -> str | None:
-        return txn.failure_reason or None
+    @field_validator(
+        "reason", "note", "order_id", "gateway_reference", "failure_reason", mode="before"
+    )
+    @classmethod
+    def blank_is_null(cls, text: str | None) -> str | None:
+        return text or None
 
     @staticmethod
     def resolve_created_by(txn: Transaction) -> str:

@@ -8,6 +8,7 @@ plain POST that redirects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ from django.utils.http import urlencode
 
 from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
-from core.forms import submit_once
+from core.forms import TokenForm, submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from customers.selectors import is_email_blacklisted
 
@@ -238,37 +239,62 @@ def _operation_done(request: HttpRequest, payment: Payment, operation_id: str) -
     )
 
 
+def _run_operation(
+    request: HttpRequest,
+    payment: Payment,
+    form: TokenForm,
+    *,
+    blocked: str | None,
+    purpose: str,
+    busy: str,
+    run: Callable[[], str],
+) -> HttpResponse | None:
+    """A refund/void or capture dialog's POST: unless `blocked` says why the payment
+    cannot take it, `run` (the service call, answering the operation's id) runs once per
+    form token, and the answer announces the operation as it came out. None: show the
+    dialog again (errors, the refusal or the busy message are on the form)."""
+    if request.method != "POST" or blocked is not None or not form.is_valid():
+        return None
+    purpose = f"{purpose}:{payment.id}"
+    if (operation_id := submit_once(request, form, purpose=purpose, busy=busy, action=run)) is None:
+        return None
+    return _operation_done(request, payment, operation_id)
+
+
+def reversal_form(request: HttpRequest, payment: Payment, data) -> ReversalForm:
+    """The refund dialog's form, which knows the approval threshold of the payment's
+    currency (SPEC 13: its summary says when a refund will wait for approval)."""
+    threshold = approvals.threshold_for(merchant=request.merchant, currency=payment.currency)
+    return ReversalForm(data, payment=payment, approval_threshold=threshold)
+
+
 @dashboard_view("payments.view_payment", "payments.reverse_payment")
 def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
     """The refund (or void) dialog: reverse once per form token."""
     payment = get_payment_or_404(request, payment_id)
-    threshold = approvals.threshold_for(merchant=request.merchant, currency=payment.currency)
-    form = ReversalForm(
-        request.POST or None,
-        payment=payment,
-        approval_threshold=threshold.amount if threshold else None,
-    )
+    form = reversal_form(request, payment, request.POST or None)
     blocked = reversal_blocked(payment)
-    if request.method == "POST" and blocked is None and form.is_valid():
-        reversal_id = submit_once(
-            request,
-            form,
-            purpose=f"reverse:{payment.id}",
-            busy="This refund is already being submitted. Please wait.",
-            action=lambda: (
-                services.reverse_payment(
-                    merchant=request.merchant,
-                    payment_id=payment.id,
-                    actor=actor_for(request),
-                    amount=form.minor_amount,
-                    is_external=form.cleaned_data["is_external"],
-                    reason=form.cleaned_data["reason"],
-                    note=form.cleaned_data["note"],
-                ).id
-            ),
-        )
-        if reversal_id is not None:
-            return _operation_done(request, payment, reversal_id)
+    done = _run_operation(
+        request,
+        payment,
+        form,
+        blocked=blocked,
+        purpose="reverse",
+        busy="This refund is already being submitted. Please wait.",
+        run=lambda: (
+            services.reverse_payment(
+                merchant=request.merchant,
+                payment_id=payment.id,
+                actor=actor_for(request),
+                amount=form.minor_amount,
+                is_external=form.cleaned_data["is_external"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            ).id
+        ),
+    )
+    if done is not None:
+        return done
     label = "Refund" if payment.is_captured else "Void"
     context = {
         "nav": "payments",
@@ -278,7 +304,7 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
         "blocked_reason": blocked,
         "reversible_display": payment.format_amount(payment.amount_reversible),
         "summary": form.summary(),
-        "approval_threshold": threshold,
+        "approval_threshold": form.approval_threshold,
         "dispute_warning": form.dispute_warning(),
     }
     return render_dialog(request, "payments/reverse.html", context, title=f"{label} payment")
@@ -288,10 +314,7 @@ def payment_reverse(request: HttpRequest, payment_id: str) -> HttpResponse:
 def payment_reverse_summary(request: HttpRequest, payment_id: str) -> HttpResponse:
     """What the refund dialog will do with what is typed so far, in words (SPEC 2)."""
     payment = get_payment_or_404(request, payment_id)
-    threshold = approvals.threshold_for(merchant=request.merchant, currency=payment.currency)
-    form = ReversalForm(
-        request.GET, payment=payment, approval_threshold=threshold.amount if threshold else None
-    )
+    form = reversal_form(request, payment, request.GET)
     context = {
         "payment": payment,
         "form": form,
@@ -307,31 +330,33 @@ def payment_capture(request: HttpRequest, payment_id: str) -> HttpResponse:
     payment = get_payment_or_404(request, payment_id)
     form = CaptureForm(request.POST or None, payment=payment)
     refusal = payment.capture_refusal()
-    if request.method == "POST" and refusal is None and form.is_valid():
-        captured = submit_once(
-            request,
-            form,
-            purpose=f"capture:{payment.id}",
-            busy="This capture is already being submitted. Please wait.",
-            action=lambda: (
-                services.capture_payment(
-                    merchant=request.merchant,
-                    payment_id=payment.id,
-                    actor=actor_for(request),
-                    amount=form.cleaned_data["amount"],
-                ).id
-            ),
+    blocked = f"Payment cannot be captured: {refusal}." if refusal else None
+
+    def capture() -> str:
+        services.capture_payment(
+            merchant=request.merchant,
+            payment_id=payment.id,
+            actor=actor_for(request),
+            amount=form.cleaned_data["amount"],
         )
-        if captured is not None:
-            capture = payment.transactions.filter(type=Transaction.Type.CAPTURE).latest(
-                "created_at"
-            )
-            return _operation_done(request, payment, capture.id)
+        return payment.transactions.filter(type=Transaction.Type.CAPTURE).latest("created_at").id
+
+    done = _run_operation(
+        request,
+        payment,
+        form,
+        blocked=blocked,
+        purpose="capture",
+        busy="This capture is already being submitted. Please wait.",
+        run=capture,
+    )
+    if done is not None:
+        return done
     context = {
         "nav": "payments",
         "form": form,
         "payment": payment,
-        "blocked_reason": f"Payment cannot be captured: {refusal}." if refusal else None,
+        "blocked_reason": blocked,
         "authorized_display": payment.amount_display,
     }
     return render_dialog(request, "payments/capture.html", context, title="Capture payment")
