@@ -63,11 +63,24 @@ def render_dialog(request: HttpRequest, template: str, context: dict, *, title: 
 
 
 def dialog_done(
-    request: HttpRequest, *, toast: str, redirect_to: str, level: str = "success", **events
+    request: HttpRequest,
+    *,
+    toast: str,
+    redirect_to: str,
+    level: str = "success",
+    leaves_the_page: bool = False,
+    **events,
 ) -> HttpResponse:
     """The answer to a dialog's successful POST. HTMX: nothing to swap (204), and the
     events that close the dialog, refresh what changed and show the toast. Without
-    JavaScript: the message, and a redirect to `redirect_to`."""
+    JavaScript: the message, and a redirect to `redirect_to`. `leaves_the_page`: the
+    page under the dialog is gone (a delete), so HTMX too goes to `redirect_to`
+    (HX-Redirect), where the message waits."""
+    if wants_partial(request) and leaves_the_page:
+        messages.add_message(request, getattr(messages, level.upper()), toast)
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to
+        return response
     if wants_partial(request):
         toast_event = {"text": toast, "level": level}
         return hx_events(HttpResponse(status=204), closeDialog=True, toast=toast_event, **events)
