@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.confirm import confirm_dialog
 from core.dashboard import actor_for, dashboard_view
 from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
@@ -141,25 +142,25 @@ def _confirm(
     submit: str,
     style: str = "primary",
 ) -> HttpResponse:
-    """A confirmation dialog on an endpoint, posting back to this URL: GET asks, POST
-    runs `action` once per form token and answers what `answer()` makes."""
-    form = ConfirmForm(request.POST or None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and submit_once(request, form, purpose=purpose, action=action)
-    ):
-        return answer()
+    """A confirmation dialog on an endpoint (core.confirm), posting back to this URL."""
     context = {
         "nav": "webhooks",
         "endpoint": endpoint,
-        "form": form,
         "message": message,
         "submit": submit,
         "style": style,
         "action": request.path,
     }
-    return render_dialog(request, "webhooks/confirm.html", context, title=title)
+    return confirm_dialog(
+        request,
+        ConfirmForm(request.POST or None),
+        purpose=purpose,
+        action=action,
+        answer=answer,
+        template="webhooks/confirm.html",
+        context=context,
+        title=title,
+    )
 
 
 @dashboard_view(PERMISSION)
