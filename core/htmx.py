@@ -11,7 +11,7 @@ A dialog view (Luke Plant's django-htmx-patterns "modals") reads:
 GET renders the `<dialog>` that HTMX appends to the body; a POST with errors re-renders
 the form inside it (200); success answers `HX-Trigger` events (`closeDialog`, a toast,
 what changed). Without JavaScript the same URL is a page with a plain form, and success
-redirects.
+redirects. A confirmation (a form with only its token) is core.confirm.confirm_dialog.
 """
 
 from __future__ import annotations

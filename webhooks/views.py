@@ -5,8 +5,6 @@ the answer to the POST that made it and never again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -32,7 +30,9 @@ def _endpoint(request: HttpRequest, endpoint_id: str) -> Endpoint:
     return endpoint
 
 
-def _endpoint_changed(request: HttpRequest, endpoint: Endpoint, *, toast: str, **events):
+def _endpoint_changed(
+    request: HttpRequest, endpoint: Endpoint, *, toast: str, **events
+) -> HttpResponse:
     """A dialog's success on an endpoint: the toast, and back to the endpoint's page."""
     redirect_to = reverse("webhooks:detail", args=[endpoint.id])
     return dialog_done(request, toast=toast, redirect_to=redirect_to, **events)
@@ -44,7 +44,7 @@ def _show_secret(request: HttpRequest, context: dict, *, title: str) -> HttpResp
     return hx_events(response, webhooksChanged=True)
 
 
-def _endpoint_form(request: HttpRequest, context: dict, *, title: str, submit: str):
+def _endpoint_form(request: HttpRequest, context: dict, *, title: str, submit: str) -> HttpResponse:
     """The create and edit dialogs' form (one template, posting back to this URL)."""
     context |= {"action": request.path, "submit": submit}
     return render_dialog(request, "webhooks/endpoint_form.html", context, title=title)
@@ -134,15 +134,14 @@ def _confirm(
     request: HttpRequest,
     endpoint: Endpoint,
     *,
-    purpose: str,
-    action: Callable[[], str],
-    answer: Callable[[], HttpResponse],
     title: str,
     message: str,
     submit: str,
     style: str = "primary",
+    **dialog,
 ) -> HttpResponse:
-    """A confirmation dialog on an endpoint (core.confirm), posting back to this URL."""
+    """A confirmation dialog on an endpoint, posting back to this URL: `message` and a
+    `submit` button; `dialog` is the rest of core.confirm's (purpose, action, answer)."""
     context = {
         "nav": "webhooks",
         "endpoint": endpoint,
@@ -151,16 +150,9 @@ def _confirm(
         "style": style,
         "action": request.path,
     }
-    return confirm_dialog(
-        request,
-        ConfirmForm(request.POST or None),
-        purpose=purpose,
-        action=action,
-        answer=answer,
-        template="webhooks/confirm.html",
-        context=context,
-        title=title,
-    )
+    form = ConfirmForm(request.POST or None)
+    template = "webhooks/confirm.html"
+    return confirm_dialog(request, form, template=template, context=context, title=title, **dialog)
 
 
 @dashboard_view(PERMISSION)
