@@ -24,6 +24,19 @@ SECRET_KEY = env.str(
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# The product's domain apps, from the bottom layer up (README, Architecture). Auditors
+# read every model of these (merchants.roles).
+DOMAIN_APPS = [
+    "merchants",
+    "webhooks",
+    "customers",
+    "payments",
+    "subscriptions",
+    "chargebacks",
+    "bulk",
+    "gateway_events",
+]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -35,17 +48,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "simple_history",
-    # The product's apps, from the bottom layer up (README, Architecture).
+    # The product's apps, from the bottom layer up.
     "core",
     "audit",
-    "merchants",
-    "webhooks",
-    "customers",
-    "payments",
-    "subscriptions",
-    "chargebacks",
-    "bulk",
-    "gateway_events",
+    *DOMAIN_APPS,
     "demo",
 ]
 

@@ -11,7 +11,7 @@ A dialog view (Luke Plant's django-htmx-patterns "modals") reads:
 GET renders the `<dialog>` that HTMX appends to the body; a POST with errors re-renders
 the form inside it (200); success answers `HX-Trigger` events (`closeDialog`, a toast,
 what changed). Without JavaScript the same URL is a page with a plain form, and success
-redirects.
+redirects. A confirmation (a form with only its token) is core.confirm.confirm_dialog.
 """
 
 from __future__ import annotations
@@ -63,11 +63,24 @@ def render_dialog(request: HttpRequest, template: str, context: dict, *, title: 
 
 
 def dialog_done(
-    request: HttpRequest, *, toast: str, redirect_to: str, level: str = "success", **events
+    request: HttpRequest,
+    *,
+    toast: str,
+    redirect_to: str,
+    level: str = "success",
+    leaves_the_page: bool = False,
+    **events,
 ) -> HttpResponse:
     """The answer to a dialog's successful POST. HTMX: nothing to swap (204), and the
     events that close the dialog, refresh what changed and show the toast. Without
-    JavaScript: the message, and a redirect to `redirect_to`."""
+    JavaScript: the message, and a redirect to `redirect_to`. `leaves_the_page`: the
+    page under the dialog is gone (a delete), so HTMX too goes to `redirect_to`
+    (HX-Redirect), where the message waits."""
+    if wants_partial(request) and leaves_the_page:
+        messages.add_message(request, getattr(messages, level.upper()), toast)
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to
+        return response
     if wants_partial(request):
         toast_event = {"text": toast, "level": level}
         return hx_events(HttpResponse(status=204), closeDialog=True, toast=toast_event, **events)

@@ -6,6 +6,7 @@ view permission of the product's apps, of the audit trail and of the roles thems
 readable by auditors without anyone remembering to re-grant.
 """
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 
 SUPPORT_AGENT = "Support agent"
@@ -46,18 +47,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 # Auditors read everything in the Django admin: every model's view permission.
-AUDITOR_READS_APPS = [
-    "merchants",
-    "webhooks",
-    "customers",
-    "payments",
-    "subscriptions",
-    "chargebacks",
-    "bulk",
-    "gateway_events",
-    "audit",
-    "auth",
-]
+AUDITOR_READS_APPS = [*settings.DOMAIN_APPS, "audit", "auth"]
 
 
 def sync_roles(apps) -> None:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.confirm import confirm_dialog
 from core.dashboard import dashboard_view
 from core.forms import submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
@@ -88,24 +89,23 @@ def api_key_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     key = selectors.get_api_key(merchant=request.merchant, key_id=key_id)
     if key is None:
         raise Http404("No such API key")
-    form = ApiKeyRevokeForm(request.POST or None)
-    if request.method == "POST" and key.is_active and form.is_valid():
-        revoked = submit_once(
+    return confirm_dialog(
+        request,
+        ApiKeyRevokeForm(request.POST or None),
+        purpose=f"api_key_revoke:{key.id}",
+        action=lambda: (
+            services.revoke_api_key(
+                merchant=request.merchant, key_id=key.id, revoked_by=request.user
+            ).id
+        ),
+        answer=lambda: dialog_done(
             request,
-            form,
-            purpose=f"api_key_revoke:{key.id}",
-            action=lambda: (
-                services.revoke_api_key(
-                    merchant=request.merchant, key_id=key.id, revoked_by=request.user
-                ).id
-            ),
-        )
-        if revoked is not None:
-            return dialog_done(
-                request,
-                toast=f"API key {key.prefix}… revoked",
-                redirect_to=reverse("api_keys"),
-                apiKeysChanged=True,
-            )
-    context = {"nav": "api_keys", "key": key, "form": form}
-    return render_dialog(request, "merchants/api_key_revoke.html", context, title="Revoke API key")
+            toast=f"API key {key.prefix}… revoked",
+            redirect_to=reverse("api_keys"),
+            apiKeysChanged=True,
+        ),
+        allowed=key.is_active,
+        template="merchants/api_key_revoke.html",
+        context={"nav": "api_keys", "key": key},
+        title="Revoke API key",
+    )

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEntry
-from audit.trail import audit_trail
+from audit.trail import Trail, audit_trail
 from core.actors import SYSTEM, Actor
 from core.errors import InvalidRequest, ValidationFailed, found_or_not_found
 
@@ -73,6 +75,21 @@ def clean_description(description: object) -> str:
 def _locked(*, merchant, endpoint_id: str) -> Endpoint:
     queryset = Endpoint.objects.for_merchant(merchant).select_for_update()
     return found_or_not_found(queryset, endpoint_id, name="webhook endpoint")
+
+
+@contextmanager
+def _changing(
+    action: str, endpoint_id: str, *, merchant, actor: Actor
+) -> Iterator[tuple[Endpoint, Trail]]:
+    """Around one change of an endpoint: its audit entry (a refusal too), one
+    transaction, and the endpoint's row locked in it. The caller says `succeeded`."""
+    with (
+        audit_trail(
+            action, actor=actor, merchant=merchant, target=("endpoint", endpoint_id)
+        ) as trail,
+        transaction.atomic(),
+    ):
+        yield _locked(merchant=merchant, endpoint_id=endpoint_id), trail
 
 
 def create_endpoint(
@@ -145,16 +162,8 @@ def set_endpoint_enabled(
 ) -> Endpoint:
     """Disable an endpoint (nothing is sent to it; what it missed stays pending), or
     enable it again: its pending deliveries are sent, at once when they are due."""
-    with (
-        audit_trail(
-            Action.WEBHOOK_ENDPOINT_ENABLE if enabled else Action.WEBHOOK_ENDPOINT_DISABLE,
-            actor=actor,
-            merchant=merchant,
-            target=("endpoint", endpoint_id),
-        ) as trail,
-        transaction.atomic(),
-    ):
-        endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
+    action = Action.WEBHOOK_ENDPOINT_ENABLE if enabled else Action.WEBHOOK_ENDPOINT_DISABLE
+    with _changing(action, endpoint_id, merchant=merchant, actor=actor) as (endpoint, trail):
         if enabled and not endpoint.is_enabled:
             endpoint.disabled_at, endpoint.disabled_reason = None, ""
             pending = list(
@@ -174,16 +183,8 @@ def set_endpoint_enabled(
 
 def delete_endpoint(*, merchant, endpoint_id: str, actor: Actor = SYSTEM) -> None:
     """Delete an endpoint and its delivery log (the events stay, in GET /events)."""
-    with (
-        audit_trail(
-            Action.WEBHOOK_ENDPOINT_DELETE,
-            actor=actor,
-            merchant=merchant,
-            target=("endpoint", endpoint_id),
-        ) as trail,
-        transaction.atomic(),
-    ):
-        endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
+    action = Action.WEBHOOK_ENDPOINT_DELETE
+    with _changing(action, endpoint_id, merchant=merchant, actor=actor) as (endpoint, trail):
         trail.succeeded(endpoint)
         endpoint.delete()
 
@@ -192,16 +193,8 @@ def rotate_secret(*, merchant, endpoint_id: str, actor: Actor = SYSTEM) -> tuple
     """A new signing secret, answered once. The one it replaces keeps signing beside
     it (two signatures in `webhook-signature`) for 24 hours, so receivers can switch
     without losing a message; a second rotation within them drops the oldest."""
-    with (
-        audit_trail(
-            Action.WEBHOOK_SECRET_ROTATE,
-            actor=actor,
-            merchant=merchant,
-            target=("endpoint", endpoint_id),
-        ) as trail,
-        transaction.atomic(),
-    ):
-        endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
+    action = Action.WEBHOOK_SECRET_ROTATE
+    with _changing(action, endpoint_id, merchant=merchant, actor=actor) as (endpoint, trail):
         secret = new_secret()
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = timezone.now() + PREVIOUS_SECRET_LASTS

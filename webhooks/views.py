@@ -5,17 +5,15 @@ the answer to the POST that made it and never again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.confirm import confirm_dialog
 from core.dashboard import actor_for, dashboard_view
 from core.forms import submit_once
-from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
+from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from core.paging import page_or_refusal, pager
 
 from . import selectors, services
@@ -30,6 +28,26 @@ def _endpoint(request: HttpRequest, endpoint_id: str) -> Endpoint:
     if endpoint is None:
         raise Http404("No such webhook endpoint")
     return endpoint
+
+
+def _endpoint_changed(
+    request: HttpRequest, endpoint: Endpoint, *, toast: str, **events
+) -> HttpResponse:
+    """A dialog's success on an endpoint: the toast, and back to the endpoint's page."""
+    redirect_to = reverse("webhooks:detail", args=[endpoint.id])
+    return dialog_done(request, toast=toast, redirect_to=redirect_to, **events)
+
+
+def _show_secret(request: HttpRequest, context: dict, *, title: str) -> HttpResponse:
+    """The answer to the POST that made a secret (the only time it is shown)."""
+    response = render_dialog(request, "webhooks/secret.html", context, title=title)
+    return hx_events(response, webhooksChanged=True)
+
+
+def _endpoint_form(request: HttpRequest, context: dict, *, title: str, submit: str) -> HttpResponse:
+    """The create and edit dialogs' form (one template, posting back to this URL)."""
+    context |= {"action": request.path, "submit": submit}
+    return render_dialog(request, "webhooks/endpoint_form.html", context, title=title)
 
 
 @dashboard_view(PERMISSION)
@@ -79,40 +97,8 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 
         if endpoint_id := submit_once(request, form, purpose="webhook_create", action=create):
             context |= {"endpoint": _endpoint(request, endpoint_id), "secret": made.get("secret")}
-            response = render_dialog(
-                request, "webhooks/secret.html", context, title="Webhook endpoint added"
-            )
-            return hx_events(response, webhooksChanged=True)
-    return render_dialog(request, "webhooks/create.html", context, title="Add an endpoint")
-
-
-@dashboard_view(PERMISSION)
-@never_cache
-def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    """A new secret, shown once; the old one keeps signing beside it for 24 hours."""
-    endpoint = _endpoint(request, endpoint_id)
-    form = ConfirmForm(request.POST or None)
-    context = {"nav": "webhooks", "endpoint": endpoint, "form": form}
-    if request.method == "POST" and form.is_valid():
-        made: dict[str, str] = {}
-
-        def rotate() -> str:
-            _, made["secret"] = services.rotate_secret(
-                merchant=request.merchant, endpoint_id=endpoint.id, actor=actor_for(request)
-            )
-            return endpoint.id
-
-        if submit_once(request, form, purpose=f"webhook_rotate:{endpoint.id}", action=rotate):
-            context |= {"secret": made.get("secret"), "rotated": True}
-            response = render_dialog(request, "webhooks/secret.html", context, title="New secret")
-            return hx_events(response, webhooksChanged=True)
-    context |= {
-        "message": "Make a new signing secret? The current one keeps signing beside it for 24 "
-        "hours, so your server can switch without missing a message.",
-        "submit": "Rotate secret",
-        "action": reverse("webhooks:rotate", args=[endpoint.id]),
-    }
-    return render_dialog(request, "webhooks/confirm.html", context, title="Rotate the secret")
+            return _show_secret(request, context, title="Webhook endpoint added")
+    return _endpoint_form(request, context, title="Add an endpoint", submit="Add endpoint")
 
 
 @dashboard_view(PERMISSION)
@@ -137,111 +123,99 @@ def endpoint_edit(request: HttpRequest, endpoint_id: str) -> HttpResponse:
             ).id
 
         if submit_once(request, form, purpose=f"webhook_edit:{endpoint.id}", action=save):
-            return dialog_done(
-                request,
-                toast="Endpoint saved",
-                redirect_to=reverse("webhooks:detail", args=[endpoint.id]),
-                webhooksChanged=True,
+            return _endpoint_changed(
+                request, endpoint, toast="Endpoint saved", webhooksChanged=True
             )
     context = {"nav": "webhooks", "endpoint": endpoint, "form": form}
-    return render_dialog(request, "webhooks/edit.html", context, title="Edit the endpoint")
+    return _endpoint_form(request, context, title="Edit the endpoint", submit="Save")
 
 
 def _confirm(
     request: HttpRequest,
     endpoint: Endpoint,
     *,
-    purpose: str,
-    action: Callable[[], str],
     title: str,
     message: str,
     submit: str,
-    toast: str,
-    url: str,
-    redirect_to: str | None = None,
-    leaves_the_page: bool = False,
     style: str = "primary",
-    **events,
+    **dialog,
 ) -> HttpResponse:
-    """A confirmation dialog: GET asks, POST acts once per form token. `leaves_the_page`:
-    the endpoint's page is gone afterwards (a delete), so HTMX goes to `redirect_to`."""
-    form = ConfirmForm(request.POST or None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and submit_once(request, form, purpose=purpose, action=action)
-    ):
-        if leaves_the_page and wants_partial(request):
-            messages.success(request, toast)
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = redirect_to
-            return response
-        return dialog_done(
-            request,
-            toast=toast,
-            redirect_to=redirect_to or reverse("webhooks:detail", args=[endpoint.id]),
-            **events,
-        )
+    """A confirmation dialog on an endpoint, posting back to this URL: `message` and a
+    `submit` button; `dialog` is the rest of core.confirm's (purpose, action, answer)."""
     context = {
         "nav": "webhooks",
         "endpoint": endpoint,
-        "form": form,
         "message": message,
         "submit": submit,
         "style": style,
-        "action": url,
+        "action": request.path,
     }
-    return render_dialog(request, "webhooks/confirm.html", context, title=title)
+    form = ConfirmForm(request.POST or None)
+    template = "webhooks/confirm.html"
+    return confirm_dialog(request, form, template=template, context=context, title=title, **dialog)
 
 
 @dashboard_view(PERMISSION)
-def endpoint_disable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def endpoint_set_enabled(request: HttpRequest, endpoint_id: str, *, enabled: bool) -> HttpResponse:
+    """Disable an endpoint (what happens meanwhile waits) or enable it again; the URL
+    says which (`webhooks:disable`, `webhooks:enable`)."""
     endpoint = _endpoint(request, endpoint_id)
+    verb = "enable" if enabled else "disable"
+    message = (
+        f"Send events to {endpoint.url} again? The deliveries that are still pending are "
+        "sent first."
+        if enabled
+        else f"Stop sending events to {endpoint.url}? What happens meanwhile waits, and is "
+        "sent when the endpoint is enabled again."
+    )
     return _confirm(
         request,
         endpoint,
-        purpose=f"webhook_disable:{endpoint.id}",
+        purpose=f"webhook_{verb}:{endpoint.id}",
         action=lambda: (
             services.set_endpoint_enabled(
                 merchant=request.merchant,
                 endpoint_id=endpoint.id,
-                enabled=False,
+                enabled=enabled,
                 actor=actor_for(request),
             ).id
         ),
-        title="Disable the endpoint",
-        message=f"Stop sending events to {endpoint.url}? What happens meanwhile waits, and is "
-        "sent when the endpoint is enabled again.",
-        submit="Disable",
-        style="danger",
-        toast="Endpoint disabled",
-        url=reverse("webhooks:disable", args=[endpoint.id]),
-        webhooksChanged=True,
+        answer=lambda: _endpoint_changed(
+            request, endpoint, toast=f"Endpoint {verb}d", webhooksChanged=True
+        ),
+        title=f"{verb.capitalize()} the endpoint",
+        message=message,
+        submit=verb.capitalize(),
+        style="primary" if enabled else "danger",
     )
 
 
 @dashboard_view(PERMISSION)
-def endpoint_enable(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+@never_cache  # Cache-Control: no-store: the answer to the POST holds the secret
+def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    """A new secret, shown once; the old one keeps signing beside it for 24 hours."""
     endpoint = _endpoint(request, endpoint_id)
+    made: dict[str, str] = {}
+
+    def rotate() -> str:
+        _, made["secret"] = services.rotate_secret(
+            merchant=request.merchant, endpoint_id=endpoint.id, actor=actor_for(request)
+        )
+        return endpoint.id
+
+    context = {"nav": "webhooks", "endpoint": endpoint, "rotated": True}
     return _confirm(
         request,
         endpoint,
-        purpose=f"webhook_enable:{endpoint.id}",
-        action=lambda: (
-            services.set_endpoint_enabled(
-                merchant=request.merchant,
-                endpoint_id=endpoint.id,
-                enabled=True,
-                actor=actor_for(request),
-            ).id
+        purpose=f"webhook_rotate:{endpoint.id}",
+        action=rotate,
+        answer=lambda: _show_secret(
+            request, context | {"secret": made.get("secret")}, title="New secret"
         ),
-        title="Enable the endpoint",
-        message=f"Send events to {endpoint.url} again? The deliveries that are still pending "
-        "are sent first.",
-        submit="Enable",
-        toast="Endpoint enabled",
-        url=reverse("webhooks:enable", args=[endpoint.id]),
-        webhooksChanged=True,
+        title="Rotate the secret",
+        message="Make a new signing secret? The current one keeps signing beside it for 24 "
+        "hours, so your server can switch without missing a message.",
+        submit="Rotate secret",
     )
 
 
@@ -260,15 +234,17 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         endpoint,
         purpose=f"webhook_delete:{endpoint.id}",
         action=delete,
+        answer=lambda: dialog_done(
+            request,
+            toast="Endpoint deleted",
+            redirect_to=reverse("webhooks:list"),
+            leaves_the_page=True,
+        ),
         title="Delete the endpoint",
         message=f"Delete {endpoint.url} and its delivery log? Nothing more is sent to it. "
         "This cannot be undone.",
         submit="Delete",
         style="danger",
-        toast="Endpoint deleted",
-        url=reverse("webhooks:delete", args=[endpoint.id]),
-        redirect_to=reverse("webhooks:list"),
-        leaves_the_page=True,
     )
 
 
@@ -282,13 +258,13 @@ def endpoint_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         action=lambda: (
             services.send_test_event(merchant=request.merchant, endpoint_id=endpoint.id).id
         ),
+        answer=lambda: _endpoint_changed(
+            request, endpoint, toast="Test event sent", deliveriesChanged=True
+        ),
         title="Send a test event",
         message=f"Send a signed webhook.test event to {endpoint.url}? It shows in the delivery "
         "log like any other.",
         submit="Send test event",
-        toast="Test event sent",
-        url=reverse("webhooks:test", args=[endpoint.id]),
-        deliveriesChanged=True,
     )
 
 
@@ -304,11 +280,11 @@ def delivery_resend(request: HttpRequest, endpoint_id: str, delivery_id: str) ->
                 merchant=request.merchant, endpoint_id=endpoint.id, delivery_id=delivery_id
             ).id
         ),
+        answer=lambda: _endpoint_changed(
+            request, endpoint, toast="Event resent", deliveriesChanged=True
+        ),
         title="Resend the event",
         message=f"Send this event to {endpoint.url} again now? Receivers recognize a repeat "
         "by its webhook-id.",
         submit="Resend",
-        toast="Event resent",
-        url=reverse("webhooks:resend", args=[endpoint.id, delivery_id]),
-        deliveriesChanged=True,
     )
