@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 # Rows a job runs before it looks again at the batch (canceled?) and hands over to
 # the next message.
 CHUNK_SIZE = 50
-REASONS = tuple(Transaction.Reason.values)
 Action = AuditEntry.Action
 
 
@@ -101,13 +100,10 @@ def _refusal(row, payment, verdict, remaining, seen_in) -> str:
             "back (refund it from its page if you must)"
         )
     reason = (row.reason or Transaction.Reason.REQUESTED_BY_CUSTOMER).lower()
-    if reason not in REASONS:
-        return f"Bad reason '{row.reason}': use one of {', '.join(REASONS)}"
+    if refused := Transaction.details_refusal(reason=reason, note=row.note):
+        field, sentence = refused
+        return f"Bad reason '{row.reason}': {sentence}" if field == "reason" else sentence
     verdict.reason = reason
-    if len(row.note) > MAX_NOTE_LENGTH:
-        return f"Note too long: at most {MAX_NOTE_LENGTH} characters"
-    if reason == Transaction.Reason.OTHER and not row.note:
-        return "A note is required when the reason is 'other'"
     left = remaining.setdefault(payment.id, payment.amount_reversible)
     earlier = seen_in[payment.id]
     also = f"the same payment is in row{'s' if len(earlier) > 1 else ''} " + ", ".join(

@@ -404,6 +404,20 @@ class Transaction(RecordedBy):
             ),
         ]
 
+    @classmethod
+    def details_refusal(cls, *, reason: str, note: str) -> tuple[str, str] | None:
+        """Why a refund's or void's reason and note are refused, as (field, sentence),
+        or None (SPEC 4): a known reason, a note of at most MAX_NOTE_LENGTH characters,
+        and a note when the reason is `other`. The one home of the rule: the service
+        and the bulk refunds' dry run both ask it."""
+        if reason not in cls.Reason.values:
+            return "reason", "Reason must be one of " + ", ".join(cls.Reason.values)
+        if len(note) > MAX_NOTE_LENGTH:
+            return "note", f"Note has at most {MAX_NOTE_LENGTH} characters"
+        if reason == cls.Reason.OTHER and not note:
+            return "note", "A note is required when the reason is 'other'"
+        return None
+
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
 

@@ -29,7 +29,6 @@ from .models import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,
     MAX_METADATA_VALUE_LENGTH,
-    MAX_NOTE_LENGTH,
     MAX_ORDER_ID_LENGTH,
     UNANSWERED,
     Payment,
@@ -360,15 +359,10 @@ def reverse_payment(
         if amount is not None:
             amount = validate_amount(amount)
         reason = reason or Transaction.Reason.REQUESTED_BY_CUSTOMER
-        if reason not in Transaction.Reason.values:
-            raise ValidationFailed(
-                "Reason must be one of " + ", ".join(Transaction.Reason.values), param="reason"
-            )
         note = (note or "").strip()
-        if len(note) > MAX_NOTE_LENGTH:
-            raise ValidationFailed(f"Note has at most {MAX_NOTE_LENGTH} characters", param="note")
-        if reason == Transaction.Reason.OTHER and not note:
-            raise ValidationFailed("A note is required when the reason is 'other'", param="note")
+        if refused := Transaction.details_refusal(reason=reason, note=note):
+            field, sentence = refused
+            raise ValidationFailed(sentence, param=field)
         metadata = validate_metadata(metadata)
         if order_id is not None:
             order_id = validate_order_id(order_id)
