@@ -3,7 +3,8 @@
 import logging
 
 from celery import shared_task
-from django.db import transaction
+
+from core.tasks import queue_after_commit, queue_each
 
 from . import approvals, delivery
 from .gateways import GatewayTransientError
@@ -30,13 +31,9 @@ def enqueue_send(transaction_id: str) -> None:
     is already recorded (pending, and counted), so a broker that cannot take the message
     must not fail the request that made it: the sweeper re-sends what stays pending."""
 
-    def publish() -> None:
-        try:
-            send_to_gateway.delay(transaction_id)
-        except Exception:
-            logger.exception("could not enqueue %s; the sweeper will send it", transaction_id)
-
-    transaction.on_commit(publish)
+    queue_after_commit(
+        send_to_gateway, transaction_id, failure="could not enqueue %s; the sweeper will send it"
+    )
 
 
 @shared_task
@@ -67,11 +64,7 @@ def resolve_unanswered_authorizations() -> int:
 def resend_stale_reversals() -> int:
     """Periodic (beat): re-send what stayed pending, e.g. when a queue message was lost."""
     ids = delivery.stale_pending_transaction_ids()
-    for transaction_id in ids:
-        send_to_gateway.delay(transaction_id)
-    if ids:
-        logger.info("re-sent %d stale pending transactions", len(ids))
-    return len(ids)
+    return queue_each(send_to_gateway, ids, done="re-sent %d stale pending transactions")
 
 
 @shared_task

@@ -6,6 +6,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from core.tasks import queue_each
+
 from . import delivery
 
 logger = logging.getLogger(__name__)
@@ -46,8 +48,4 @@ def send_due_deliveries() -> int:
     delivery done, and do nothing; this only spares the queue)."""
     grace = timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
     ids = delivery.due_delivery_ids(overdue_by=grace)
-    for delivery_id in ids:
-        send_delivery.delay(delivery_id)
-    if ids:
-        logger.info("queued %d due webhook deliveries", len(ids))
-    return len(ids)
+    return queue_each(send_delivery, ids, done="queued %d due webhook deliveries")
