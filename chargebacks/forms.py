@@ -80,7 +80,9 @@ class RecordChargebackForm(TokenForm):
         self.payment = payment
         initial = kwargs.setdefault("initial", {})
         initial.setdefault("amount", money.format_input(payment.amount_captured, payment.currency))
-        initial.setdefault("network", _network_of(payment))
+        initial.setdefault(
+            "network", Dispute.Network.of_card_brand((payment.payment_method or {}).get("brand"))
+        )
         initial.setdefault(
             "evidence_due_by",
             timezone.localdate() + timedelta(days=settings.DISPUTE_RESPONSE_DAYS),
@@ -162,13 +164,6 @@ class RecordChargebackForm(TokenForm):
     @property
     def reason_for_blacklist(self) -> str | None:
         return self.cleaned_data.get("blacklist_reason") if self.should_blacklist else None
-
-
-def _network_of(payment) -> str:
-    """The card's network as the gateway reported its brand, else other."""
-    brand = str((payment.payment_method or {}).get("brand", "")).lower()
-    brand = {"american express": "amex", "american_express": "amex"}.get(brand, brand)
-    return brand if brand in Dispute.Network.values else Dispute.Network.OTHER
 
 
 # --- disputes ------------------------------------------------------------------------------
