@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from core import money
 from core.forms import TokenForm
-from core.lists import ListFilterForm
-from core.paging import Page, page_or_refusal, pager
+from core.lists import ListFilterForm, forward_only
+from core.paging import Page, Pager, pager
 from customers.models import MAX_REASON_LENGTH
 
 from .models import EVIDENCE_TEXT_FIELDS, MAX_EVIDENCE_TEXT_LENGTH, MAX_REASON_CODE_LENGTH, Dispute
@@ -190,16 +190,10 @@ class DisputeFilterForm(ListFilterForm):
         }
 
     def page(self, list_rows, **kwargs) -> tuple[Page, str | None]:
-        if not self.is_valid():
-            return Page(items=[], has_more=False), self.error_summary()
-        return page_or_refusal(
-            list_rows,
-            **self.filters(),
-            starting_after=self.cleaned_data["after"] or None,
-            **kwargs,
-        )
+        return super().page(forward_only(list_rows), **kwargs)
 
-    def pager(self, page: Page):
+    def pager(self, page: Page) -> Pager | None:
+        """Forward only: back to the first page, never "Newer"."""
         if not self.is_valid():
             return None
         return pager(self.url, page, filters=self.query(), after=self.cleaned_data["after"])

@@ -150,3 +150,15 @@ class CreatedBetweenForm(ListFilterForm):
     created_to = forms.DateField(
         label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+def forward_only(list_rows: Callable[..., Page]) -> Callable[..., Page]:
+    """`list_rows` for a list in an order of its own (the disputes queue, soonest
+    deadline first), as ListFilterForm.page calls it: such a list pages forward only
+    and is not counted, so the `ending_before` cursor and `count_up_to` are not passed
+    on (a `before=` in the query string reads as the first page)."""
+
+    def rows(*, ending_before=None, count_up_to=None, **filters) -> Page:
+        return list_rows(**filters)
+
+    return rows
