@@ -214,16 +214,17 @@ def _dispute_dialog(
     request: HttpRequest,
     dispute_id: str,
     *,
+    step: str,
     form_class,
-    purpose: str,
     refusal,
     action,
     toast,
     title: str,
-    template: str,
+    submit_style: str = "primary",
 ) -> HttpResponse:
     """The one dialog pattern, for a dispute's transition: GET renders it; POST runs
-    the service once under the form's token, then closes it (or shows the refusal)."""
+    the service once under the form's token, then closes it (or shows the refusal).
+    The dialog is chargebacks/dispute_dialog.html with the step's own words."""
     dispute = get_dispute_or_404(request, dispute_id)
     form = form_class(request.POST or None)
     blocked = refusal(dispute)
@@ -231,7 +232,7 @@ def _dispute_dialog(
         done = submit_once(
             request,
             form,
-            purpose=f"{purpose}:{dispute.id}",
+            purpose=f"dispute-{step}:{dispute.id}",
             busy="This is already being submitted. Please wait.",
             action=lambda: action(dispute, form).id,
         )
@@ -250,8 +251,11 @@ def _dispute_dialog(
         "payment": dispute.payment,
         "blocked_reason": f"{blocked[0].upper()}{blocked[1:]}." if blocked else None,
         "action_url": request.path,
+        "wrap": f"dispute-{step}-wrap",
+        "body": f"chargebacks/_dispute_{step}.html",
+        "submit_style": submit_style,
     }
-    return render_dialog(request, template, context, title=title)
+    return render_dialog(request, "chargebacks/dispute_dialog.html", context, title=title)
 
 
 @dashboard_view(VIEW, ACT)
@@ -259,8 +263,8 @@ def dispute_submit(request: HttpRequest, dispute_id: str) -> HttpResponse:
     return _dispute_dialog(
         request,
         dispute_id,
+        step="submit",
         form_class=SubmitEvidenceForm,
-        purpose="dispute-submit",
         refusal=lambda d: d.submit_refusal(),
         action=lambda d, form: services.stage_evidence(
             merchant=request.merchant,
@@ -271,7 +275,6 @@ def dispute_submit(request: HttpRequest, dispute_id: str) -> HttpResponse:
         ),
         toast=lambda d: "Evidence submitted; the dispute is under review",
         title="Submit evidence",
-        template="chargebacks/dispute_submit.html",
     )
 
 
@@ -280,15 +283,15 @@ def dispute_accept(request: HttpRequest, dispute_id: str) -> HttpResponse:
     return _dispute_dialog(
         request,
         dispute_id,
+        step="accept",
         form_class=AcceptDisputeForm,
-        purpose="dispute-accept",
         refusal=lambda d: d.accept_refusal(),
         action=lambda d, form: services.accept_dispute(
             merchant=request.merchant, actor=actor_for(request), dispute_id=d.id
         ),
         toast=lambda d: f"Dispute accepted: {d.amount_display} will not come back",
         title="Accept dispute",
-        template="chargebacks/dispute_accept.html",
+        submit_style="danger",
     )
 
 
@@ -302,8 +305,8 @@ def dispute_close(request: HttpRequest, dispute_id: str) -> HttpResponse:
     return _dispute_dialog(
         request,
         dispute_id,
+        step="close",
         form_class=DisputeOutcomeForm,
-        purpose="dispute-close",
         refusal=_close_refusal,
         action=lambda d, form: services.close_dispute(
             merchant=request.merchant,
@@ -317,5 +320,4 @@ def dispute_close(request: HttpRequest, dispute_id: str) -> HttpResponse:
             else f"Dispute lost: {d.amount_display} stays with the cardholder's bank"
         ),
         title="Record outcome",
-        template="chargebacks/dispute_close.html",
     )
