@@ -199,42 +199,34 @@ class DisputeFilterForm(ListFilterForm):
         return pager(self.url, page, filters=self.query(), after=self.cleaned_data["after"])
 
 
+def _evidence_text(label: str, *, rows: int | None = 3, help_text: str = "") -> forms.CharField:
+    """An evidence field: optional, text of at most MAX_EVIDENCE_TEXT_LENGTH characters
+    (a text area of `rows`, or one line)."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=MAX_EVIDENCE_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput(),
+        help_text=help_text,
+    )
+
+
 class EvidenceForm(forms.Form):
     """The evidence fields, saved as drafts while typed (a merge of what is sent)."""
 
-    product_description = forms.CharField(
-        label="Product or service description",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    product_description = _evidence_text(
+        "Product or service description",
         help_text="What was sold, and when it was delivered or performed.",
     )
-    customer_communication = forms.CharField(
-        label="Customer communication",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    customer_communication = _evidence_text(
+        "Customer communication",
         help_text="Emails or messages showing the customer received or used it.",
     )
-    refund_policy = forms.CharField(
-        label="Refund policy",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Your policy as the customer saw it at checkout.",
+    refund_policy = _evidence_text(
+        "Refund policy", rows=2, help_text="Your policy as the customer saw it at checkout."
     )
-    shipping_tracking_number = forms.CharField(
-        label="Shipping tracking number",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.TextInput(),
-    )
-    uncategorized_text = forms.CharField(
-        label="Anything else",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    shipping_tracking_number = _evidence_text("Shipping tracking number", rows=None)
+    uncategorized_text = _evidence_text("Anything else")
 
     def evidence(self) -> dict[str, str]:
         """Only the fields that were sent: a draft save of one field leaves the rest."""
