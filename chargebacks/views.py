@@ -18,6 +18,7 @@ from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
 from core.forms import add_refusal, submit_once
 from core.htmx import dialog_done, render_dialog, render_page, wants_partial
+from core.lists import list_context
 from payments.views import get_payment_or_404
 
 from . import selectors, services
@@ -85,13 +86,7 @@ def dispute_list(request: HttpRequest) -> HttpResponse:
     page, error = form.page(
         selectors.list_disputes, merchant=request.merchant, limit=PAGE_SIZE, queue=True
     )
-    context = {
-        "nav": "disputes",
-        "form": form,
-        "page": page,
-        "error": error,
-        "pager": form.pager(page),
-    }
+    context = list_context(form, page, error, nav="disputes")
     return render_page(request, "chargebacks/disputes.html", context, partial="results")
 
 

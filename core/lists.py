@@ -162,3 +162,10 @@ def forward_only(list_rows: Callable[..., Page]) -> Callable[..., Page]:
         return list_rows(**filters)
 
     return rows
+
+
+def list_context(form: ListFilterForm, page: Page, error: str | None, **extra) -> dict:
+    """What a list's template reads (`_list_summary.html`, `_pager.html`): the form,
+    the page `form.page()` answered, its error and the pager under it; `extra` adds the
+    page's own (its `nav`)."""
+    return {"form": form, "page": page, "error": error, "pager": form.pager(page), **extra}
