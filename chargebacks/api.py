@@ -73,11 +73,7 @@ def record_chargeback(request, payment_id: str, payload: RecordChargebackIn | No
         blacklist_customer=payload.blacklist_customer,
         blacklist_reason=payload.blacklist_reason,
         customer_restrictions=restrictions,
-        amount=payload.amount,
-        network=payload.network,
-        reason_code=payload.reason_code,
-        reason_category=payload.reason_category,
-        evidence_due_by=payload.evidence_due_by,
+        **payload.dispute_terms(),
     )
 
 
@@ -88,14 +84,7 @@ def list_disputes(request, filters: Query[DisputeListQuery]):
     """Soonest evidence deadline first, one page at a time: `{"data", "hasMore",
     "nextCursor"}`; pass `nextCursor` as `startingAfter`. Filters combine: `status`,
     `overdue`, `dueBefore`."""
-    return selectors.list_disputes(
-        merchant=api_merchant(request),
-        status=filters.status,
-        overdue=filters.overdue,
-        due_before=filters.due_before,
-        limit=filters.limit,
-        starting_after=filters.starting_after,
-    )
+    return selectors.list_disputes(merchant=api_merchant(request), **filters.model_dump())
 
 
 @disputes_router.get(

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from core import money
 from core.forms import TokenForm
-from core.lists import ListFilterForm
-from core.paging import Page, page_or_refusal, pager
+from core.lists import ListFilterForm, forward_only
+from core.paging import Page, Pager, pager
 from customers.models import MAX_REASON_LENGTH
 
 from .models import EVIDENCE_TEXT_FIELDS, MAX_EVIDENCE_TEXT_LENGTH, MAX_REASON_CODE_LENGTH, Dispute
@@ -80,7 +80,9 @@ class RecordChargebackForm(TokenForm):
         self.payment = payment
         initial = kwargs.setdefault("initial", {})
         initial.setdefault("amount", money.format_input(payment.amount_captured, payment.currency))
-        initial.setdefault("network", _network_of(payment))
+        initial.setdefault(
+            "network", Dispute.Network.of_card_brand((payment.payment_method or {}).get("brand"))
+        )
         initial.setdefault(
             "evidence_due_by",
             timezone.localdate() + timedelta(days=settings.DISPUTE_RESPONSE_DAYS),
@@ -164,13 +166,6 @@ class RecordChargebackForm(TokenForm):
         return self.cleaned_data.get("blacklist_reason") if self.should_blacklist else None
 
 
-def _network_of(payment) -> str:
-    """The card's network as the gateway reported its brand, else other."""
-    brand = str((payment.payment_method or {}).get("brand", "")).lower()
-    brand = {"american express": "amex", "american_express": "amex"}.get(brand, brand)
-    return brand if brand in Dispute.Network.values else Dispute.Network.OTHER
-
-
 # --- disputes ------------------------------------------------------------------------------
 
 
@@ -195,57 +190,43 @@ class DisputeFilterForm(ListFilterForm):
         }
 
     def page(self, list_rows, **kwargs) -> tuple[Page, str | None]:
-        if not self.is_valid():
-            return Page(items=[], has_more=False), self.error_summary()
-        return page_or_refusal(
-            list_rows,
-            **self.filters(),
-            starting_after=self.cleaned_data["after"] or None,
-            **kwargs,
-        )
+        return super().page(forward_only(list_rows), **kwargs)
 
-    def pager(self, page: Page):
+    def pager(self, page: Page) -> Pager | None:
+        """Forward only: back to the first page, never "Newer"."""
         if not self.is_valid():
             return None
         return pager(self.url, page, filters=self.query(), after=self.cleaned_data["after"])
 
 
+def _evidence_text(label: str, *, rows: int | None = 3, help_text: str = "") -> forms.CharField:
+    """An evidence field: optional, text of at most MAX_EVIDENCE_TEXT_LENGTH characters
+    (a text area of `rows`, or one line)."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=MAX_EVIDENCE_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput(),
+        help_text=help_text,
+    )
+
+
 class EvidenceForm(forms.Form):
     """The evidence fields, saved as drafts while typed (a merge of what is sent)."""
 
-    product_description = forms.CharField(
-        label="Product or service description",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    product_description = _evidence_text(
+        "Product or service description",
         help_text="What was sold, and when it was delivered or performed.",
     )
-    customer_communication = forms.CharField(
-        label="Customer communication",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    customer_communication = _evidence_text(
+        "Customer communication",
         help_text="Emails or messages showing the customer received or used it.",
     )
-    refund_policy = forms.CharField(
-        label="Refund policy",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Your policy as the customer saw it at checkout.",
+    refund_policy = _evidence_text(
+        "Refund policy", rows=2, help_text="Your policy as the customer saw it at checkout."
     )
-    shipping_tracking_number = forms.CharField(
-        label="Shipping tracking number",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.TextInput(),
-    )
-    uncategorized_text = forms.CharField(
-        label="Anything else",
-        required=False,
-        max_length=MAX_EVIDENCE_TEXT_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    shipping_tracking_number = _evidence_text("Shipping tracking number", rows=None)
+    uncategorized_text = _evidence_text("Anything else")
 
     def evidence(self) -> dict[str, str]:
         """Only the fields that were sent: a draft save of one field leaves the rest."""

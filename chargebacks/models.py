@@ -114,6 +114,14 @@ class Dispute(RecordedBy):
         DISCOVER = "discover", "Discover"
         OTHER = "other", "Other"
 
+        @classmethod
+        def of_card_brand(cls, brand: object) -> str:
+            """The network of a card brand as a gateway reports it ("Visa",
+            "american_express"), else other: the one map of brands to networks."""
+            brand = str(brand or "").lower()
+            brand = {"american express": "amex", "american_express": "amex"}.get(brand, brand)
+            return brand if brand in cls.values else cls.OTHER
+
     class ReasonCategory(models.TextChoices):
         FRAUDULENT = "fraudulent", "Fraudulent"
         PRODUCT_NOT_RECEIVED = "product_not_received", "Product not received"

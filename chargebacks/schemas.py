@@ -20,21 +20,11 @@ from .models import (
     DisputeFile,
 )
 
-DisputeStatus = Literal["needs_response", "under_review", "won", "lost", "accepted"]
-Network = Literal["visa", "mastercard", "amex", "discover", "other"]
-ReasonCategory = Literal[
-    "fraudulent",
-    "product_not_received",
-    "product_unacceptable",
-    "duplicate",
-    "subscription_canceled",
-    "credit_not_processed",
-    "general",
-]
+# The API's enumerations are the model's (one home: Dispute's choices), in their order.
+DisputeStatus = Literal[*Dispute.Status.values]
+Network = Literal[*Dispute.Network.values]
+ReasonCategory = Literal[*Dispute.ReasonCategory.values]
 Outcome = Literal["won", "lost"]
-assert set(DisputeStatus.__args__) == set(Dispute.Status.values)
-assert set(Network.__args__) == set(Dispute.Network.values)
-assert set(ReasonCategory.__args__) == set(Dispute.ReasonCategory.values)
 
 # A date and time with its offset ("2026-12-01T00:00:00Z"), read from JSON text.
 Deadline = Annotated[AwareDatetime, Field(strict=False)]
@@ -58,6 +48,10 @@ class DisputeTermsIn(InputSchema):
     evidence_due_by: Deadline | None = Field(
         None, description="Default: now + DISPUTE_RESPONSE_DAYS (14)"
     )
+
+    def dispute_terms(self) -> dict:
+        """The terms as the services take them (services.record_chargeback's keywords)."""
+        return {name: getattr(self, name) for name in DisputeTermsIn.model_fields}
 
 
 class EvidenceIn(InputSchema):

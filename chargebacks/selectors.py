@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -12,6 +12,7 @@ from core.paging import Page, check_limit
 from merchants.models import Merchant
 
 from .models import Dispute, DisputeFile
+from .services import in_utc
 
 # The API's order: soonest deadline first. The dashboard's queue: the disputes that
 # need a response first, then soonest deadline first.
@@ -42,11 +43,7 @@ def disputes_matching(
     elif overdue is False:
         rows = rows.not_overdue(now=now)
     if due_before is not None:
-        try:
-            due_before = due_before.astimezone(UTC)
-        except OverflowError:
-            raise ValidationFailed("This time is out of range", param="dueBefore") from None
-        rows = rows.filter(evidence_due_by__lt=due_before)
+        rows = rows.filter(evidence_due_by__lt=in_utc(due_before, param="dueBefore"))
     if payment_id is not None:
         rows = rows.filter(payment_id=payment_id)
     return rows.annotate(

@@ -18,6 +18,7 @@ from core.dashboard import actor_for, dashboard_view
 from core.errors import DomainError, NotFound
 from core.forms import add_refusal, submit_once
 from core.htmx import dialog_done, render_dialog, render_page, wants_partial
+from core.lists import list_context
 from payments.views import get_payment_or_404
 
 from . import selectors, services
@@ -85,13 +86,7 @@ def dispute_list(request: HttpRequest) -> HttpResponse:
     page, error = form.page(
         selectors.list_disputes, merchant=request.merchant, limit=PAGE_SIZE, queue=True
     )
-    context = {
-        "nav": "disputes",
-        "form": form,
-        "page": page,
-        "error": error,
-        "pager": form.pager(page),
-    }
+    context = list_context(form, page, error, nav="disputes")
     return render_page(request, "chargebacks/disputes.html", context, partial="results")
 
 
@@ -214,16 +209,17 @@ def _dispute_dialog(
     request: HttpRequest,
     dispute_id: str,
     *,
+    step: str,
     form_class,
-    purpose: str,
     refusal,
     action,
     toast,
     title: str,
-    template: str,
+    submit_style: str = "primary",
 ) -> HttpResponse:
     """The one dialog pattern, for a dispute's transition: GET renders it; POST runs
-    the service once under the form's token, then closes it (or shows the refusal)."""
+    the service once under the form's token, then closes it (or shows the refusal).
+    The dialog is chargebacks/dispute_dialog.html with the step's own words."""
     dispute = get_dispute_or_404(request, dispute_id)
     form = form_class(request.POST or None)
     blocked = refusal(dispute)
@@ -231,7 +227,7 @@ def _dispute_dialog(
         done = submit_once(
             request,
             form,
-            purpose=f"{purpose}:{dispute.id}",
+            purpose=f"dispute-{step}:{dispute.id}",
             busy="This is already being submitted. Please wait.",
             action=lambda: action(dispute, form).id,
         )
@@ -250,8 +246,11 @@ def _dispute_dialog(
         "payment": dispute.payment,
         "blocked_reason": f"{blocked[0].upper()}{blocked[1:]}." if blocked else None,
         "action_url": request.path,
+        "wrap": f"dispute-{step}-wrap",
+        "body": f"chargebacks/_dispute_{step}.html",
+        "submit_style": submit_style,
     }
-    return render_dialog(request, template, context, title=title)
+    return render_dialog(request, "chargebacks/dispute_dialog.html", context, title=title)
 
 
 @dashboard_view(VIEW, ACT)
@@ -259,8 +258,8 @@ def dispute_submit(request: HttpRequest, dispute_id: str) -> HttpResponse:
     return _dispute_dialog(
         request,
         dispute_id,
+        step="submit",
         form_class=SubmitEvidenceForm,
-        purpose="dispute-submit",
         refusal=lambda d: d.submit_refusal(),
         action=lambda d, form: services.stage_evidence(
             merchant=request.merchant,
@@ -271,7 +270,6 @@ def dispute_submit(request: HttpRequest, dispute_id: str) -> HttpResponse:
         ),
         toast=lambda d: "Evidence submitted; the dispute is under review",
         title="Submit evidence",
-        template="chargebacks/dispute_submit.html",
     )
 
 
@@ -280,15 +278,15 @@ def dispute_accept(request: HttpRequest, dispute_id: str) -> HttpResponse:
     return _dispute_dialog(
         request,
         dispute_id,
+        step="accept",
         form_class=AcceptDisputeForm,
-        purpose="dispute-accept",
         refusal=lambda d: d.accept_refusal(),
         action=lambda d, form: services.accept_dispute(
             merchant=request.merchant, actor=actor_for(request), dispute_id=d.id
         ),
         toast=lambda d: f"Dispute accepted: {d.amount_display} will not come back",
         title="Accept dispute",
-        template="chargebacks/dispute_accept.html",
+        submit_style="danger",
     )
 
 
@@ -302,8 +300,8 @@ def dispute_close(request: HttpRequest, dispute_id: str) -> HttpResponse:
     return _dispute_dialog(
         request,
         dispute_id,
+        step="close",
         form_class=DisputeOutcomeForm,
-        purpose="dispute-close",
         refusal=_close_refusal,
         action=lambda d, form: services.close_dispute(
             merchant=request.merchant,
@@ -317,5 +315,4 @@ def dispute_close(request: HttpRequest, dispute_id: str) -> HttpResponse:
             else f"Dispute lost: {d.amount_display} stays with the cardholder's bank"
         ),
         title="Record outcome",
-        template="chargebacks/dispute_close.html",
     )

@@ -150,3 +150,22 @@ class CreatedBetweenForm(ListFilterForm):
     created_to = forms.DateField(
         label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+def forward_only(list_rows: Callable[..., Page]) -> Callable[..., Page]:
+    """`list_rows` for a list in an order of its own (the disputes queue, soonest
+    deadline first), as ListFilterForm.page calls it: such a list pages forward only
+    and is not counted, so the `ending_before` cursor and `count_up_to` are not passed
+    on (a `before=` in the query string reads as the first page)."""
+
+    def rows(*, ending_before=None, count_up_to=None, **filters) -> Page:
+        return list_rows(**filters)
+
+    return rows
+
+
+def list_context(form: ListFilterForm, page: Page, error: str | None, **extra) -> dict:
+    """What a list's template reads (`_list_summary.html`, `_pager.html`): the form,
+    the page `form.page()` answered, its error and the pager under it; `extra` adds the
+    page's own (its `nav`)."""
+    return {"form": form, "page": page, "error": error, "pager": form.pager(page), **extra}

@@ -130,7 +130,6 @@ def refund_failure_reason(refund: dict) -> str:
 # Stripe's reasons that are ours too; any other (general, unrecognized, bank_cannot_process,
 # customer_initiated, debit_not_authorized, incorrect_account_details, ...) is `general`.
 REASON_CATEGORIES = set(Dispute.ReasonCategory.values)
-NETWORKS = {"visa", "mastercard", "amex", "discover"}
 INQUIRY_PREFIX = "warning_"
 
 
@@ -185,7 +184,6 @@ def _open(payment: Payment, dispute: dict) -> str:
     if (existing := _our_dispute(payment, reference)) is not None:
         return f"ignored: dispute {existing.id} is already open for {reference}"
     card = (dispute.get("payment_method_details") or {}).get("card") or {}
-    network = str(card.get("brand") or "").lower()
     reason = str(dispute.get("reason") or "")
     due_by = (dispute.get("evidence_details") or {}).get("due_by")
     amount = dispute.get("amount")
@@ -195,7 +193,7 @@ def _open(payment: Payment, dispute: dict) -> str:
             payment_id=payment.id,
             actor=SYSTEM,
             amount=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
-            network=network if network in NETWORKS else Dispute.Network.OTHER,
+            network=Dispute.Network.of_card_brand(card.get("brand")),
             reason_code=str(card.get("network_reason_code") or "")[:MAX_REASON_CODE_LENGTH],
             reason_category=reason if reason in REASON_CATEGORIES else "general",
             evidence_due_by=(
