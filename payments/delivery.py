@@ -9,6 +9,7 @@ the payment's row lock.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import dispute_ratio, events, rollup
-from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
+from .gateways import GatewayDeclined, GatewayResult, GatewayTransientError, get_gateway
 from .models import RELEASED, UNANSWERED, Payment, Transaction
 
 logger = logging.getLogger(__name__)
@@ -48,41 +49,45 @@ def send_pending_transaction(*, transaction_id: str) -> str:
     Raises GatewayTransientError when the gateway did not answer (the caller retries).
     Answers the transaction's status afterwards.
     """
+    return _under_lease(transaction_id, _send)
+
+
+# What is ever pending, and the gateway's call that carries it out.
+GATEWAY_CALLS = {
+    Transaction.Type.CAPTURE: "capture",
+    Transaction.Type.REFUND: "refund",
+    Transaction.Type.VOID: "void",
+}
+
+
+def _send(txn: Transaction) -> GatewayResult:
+    operation = getattr(get_gateway(), GATEWAY_CALLS[Transaction.Type(txn.type)])
+    return operation(
+        reference=txn.payment.gateway_reference,
+        amount=txn.amount,
+        idempotency_key=txn.gateway_idempotency_key,
+    )
+
+
+def _under_lease(transaction_id: str, ask: Callable[[Transaction], GatewayResult]) -> str:
+    """Under the sending lease (none taken: the status as it is), `ask` the gateway
+    about the pending transaction and record its answer: declined -> failed, done ->
+    succeeded. Accepted but not finished (a Stripe refund `pending`): it stays pending,
+    with the gateway's reference, until the gateway's webhook gives the outcome
+    (gateway_events calls record_gateway_outcome) or it is asked again
+    (ask_gateway_about); the sweeper never re-sends it. No answer: the lease is
+    released and GatewayTransientError raised (the caller retries)."""
     if not _claim_for_sending(transaction_id):
         return Transaction.objects.values_list("status", flat=True).get(id=transaction_id)
     txn = Transaction.objects.select_related("payment").get(id=transaction_id)
-    payment = txn.payment
-    gateway = get_gateway()
     try:
-        if txn.type == Transaction.Type.CAPTURE:
-            result = gateway.capture(
-                reference=payment.gateway_reference,
-                amount=txn.amount,
-                idempotency_key=txn.gateway_idempotency_key,
-            )
-        elif txn.type == Transaction.Type.REFUND:
-            result = gateway.refund(
-                reference=payment.gateway_reference,
-                amount=txn.amount,
-                idempotency_key=txn.gateway_idempotency_key,
-            )
-        elif txn.type == Transaction.Type.VOID:
-            result = gateway.void(
-                reference=payment.gateway_reference,
-                amount=txn.amount,
-                idempotency_key=txn.gateway_idempotency_key,
-            )
-        else:  # pragma: no cover - only these types are ever pending
-            raise ValueError(f"{txn.type} is never sent to a gateway")
+        result = ask(txn)
     except GatewayDeclined as declined:
         return _finish(txn.id, succeeded=False, failure_reason=declined.reason)
     except GatewayTransientError:
         Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
         raise
     if result.pending:
-        # Accepted but not finished (a Stripe refund `pending`): it stays pending, with
-        # the gateway's reference, until the gateway's webhook gives the outcome
-        # (gateway_events calls record_gateway_outcome); the sweeper leaves it alone.
         Transaction.objects.filter(id=txn.id, status=Transaction.Status.PENDING).update(
             gateway_reference=result.reference, send_lease_until=None
         )
@@ -116,20 +121,10 @@ def ask_gateway_about(*, transaction_id: str) -> str:
     outcome when it is final (as its webhook would have). Under the sending lease, so
     the webhook and this never finish it twice (record_gateway_outcome also leaves a
     refund no longer pending alone). Answers the refund's status afterwards."""
-    if not _claim_for_sending(transaction_id):
-        return Transaction.objects.values_list("status", flat=True).get(id=transaction_id)
-    txn = Transaction.objects.only("id", "gateway_reference").get(id=transaction_id)
-    try:
-        result = get_gateway().refund_outcome(reference=txn.gateway_reference)
-    except GatewayDeclined as declined:
-        return _finish(txn.id, succeeded=False, failure_reason=declined.reason)
-    except GatewayTransientError:
-        Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
-        raise
-    if result.pending:
-        Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
-        return Transaction.Status.PENDING
-    return _finish(txn.id, succeeded=True, gateway_reference=result.reference)
+    return _under_lease(
+        transaction_id,
+        lambda txn: get_gateway().refund_outcome(reference=txn.gateway_reference),
+    )
 
 
 def record_gateway_outcome(
