@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from core import money
@@ -91,6 +91,15 @@ class DisputeQuerySet(MerchantQuerySet):
         )
 
 
+def queue_rank() -> Case:
+    """The disputes queue's first key: 0 for a dispute that needs a response, 1 for the
+    others. Indexed (dispute_queue_idx): the queue's first page reads 26 index entries
+    instead of sorting all of a merchant's disputes."""
+    return Case(
+        When(status="needs_response", then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+
+
 class Dispute(RecordedBy):
     """A chargeback's lifecycle (SPEC 10): an amount taken back by the cardholder's bank,
     a reason, a deadline for evidence and the network's outcome.
@@ -175,6 +184,9 @@ class Dispute(RecordedBy):
                 name="dispute_status_due_idx",
             ),
             models.Index(fields=["merchant", "-created_at"], name="dispute_recent_idx"),
+            models.Index(
+                F("merchant"), queue_rank(), F("evidence_due_by"), F("id"), name="dispute_queue_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="dispute_amount_positive"),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.errors import ValidationFailed, found_or_not_found
 from core.paging import Page, check_limit
 from merchants.models import Merchant
 
-from .models import Dispute, DisputeFile
+from .models import Dispute, DisputeFile, queue_rank
 from .services import in_utc
 
 # The API's order: soonest deadline first. The dashboard's queue: the disputes that
@@ -46,13 +46,7 @@ def disputes_matching(
         rows = rows.filter(evidence_due_by__lt=in_utc(due_before, param="dueBefore"))
     if payment_id is not None:
         rows = rows.filter(payment_id=payment_id)
-    return rows.annotate(
-        queue_rank=Case(
-            When(status=Dispute.Status.NEEDS_RESPONSE, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-    )
+    return rows.annotate(queue_rank=queue_rank())
 
 
 def list_disputes(
