@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from html import escape
+from urllib.parse import urlencode
 
 from django.urls import get_script_prefix, reverse
-from django.utils.html import format_html_join
-from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from core import money
 
@@ -69,16 +70,17 @@ class Chart:
 
     def bars_svg(self) -> str:
         """The bars with something to open, as SVG links: a few hundred shapes a page,
-        written here in one pass rather than by the template engine tag by tag."""
-        return format_html_join(
-            "\n",
-            '<a href="{}" aria-label="{}"><rect class="chart-bar chart-bar-{}" x="{}" y="{}" '
-            'width="{}" height="{}"><title>{}</title></rect></a>',
-            (
-                (bar.url, bar.title, self.key, bar.x, bar.y, bar.width, bar.height, bar.title)
+        written here in one pass rather than by the template engine tag by tag (the
+        numbers are ours; the texts are escaped)."""
+        return mark_safe(  # noqa: S308 - every text in it goes through escape()
+            "\n".join(
+                f'<a href="{escape(bar.url)}" aria-label="{escape(bar.title)}">'
+                f'<rect class="chart-bar chart-bar-{escape(self.key)}" x="{bar.x}" y="{bar.y}" '
+                f'width="{bar.width}" height="{bar.height}"><title>{escape(bar.title)}</title>'
+                "</rect></a>"
                 for bar in self.bars
                 if bar.url
-            ),
+            )
         )
 
 
