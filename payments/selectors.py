@@ -19,15 +19,15 @@ AMOUNT_NEEDS_CURRENCY = "An amount range needs a currency: choose one"
 MAX_CUSTOMERS_PER_SEARCH = 1000
 
 
-def _ledger() -> Prefetch:
-    return Prefetch(
-        "transactions",
-        queryset=Transaction.objects.select_related("created_by", "created_by_api_key"),
-    )
+def _ledger(*, approvals: bool = False) -> Prefetch:
+    related = ["created_by", "created_by_api_key"]
+    if approvals:  # the payment page: a held refund's approval, and who decided it
+        related.append("approval__decided_by")
+    return Prefetch("transactions", queryset=Transaction.objects.select_related(*related))
 
 
-def _with_details(queryset):
-    return queryset.select_related("customer").prefetch_related(_ledger())
+def _with_details(queryset, *, approvals: bool = False):
+    return queryset.select_related("customer").prefetch_related(_ledger(approvals=approvals))
 
 
 def with_ledger(payment: Payment) -> Payment:
@@ -37,9 +37,10 @@ def with_ledger(payment: Payment) -> Payment:
     return payment
 
 
-def get_payment(*, merchant: Merchant, payment_id: str) -> Payment:
-    """The merchant's payment with its customer and transactions, or NotFound."""
-    queryset = _with_details(Payment.objects.for_merchant(merchant))
+def get_payment(*, merchant: Merchant, payment_id: str, approvals: bool = False) -> Payment:
+    """The merchant's payment with its customer and transactions (`approvals`: each
+    held refund's approval too, as `txn.approval`), or NotFound."""
+    queryset = _with_details(Payment.objects.for_merchant(merchant), approvals=approvals)
     return found_or_not_found(queryset, payment_id, name="payment")
 
 
@@ -193,9 +194,3 @@ def get_refund_approval(*, merchant: Merchant, refund_id: str) -> RefundApproval
         "refund__created_by", "payment__customer", "decided_by"
     )
     return found_or_not_found(queryset, refund_id, name="refund waiting for approval")
-
-
-def refund_approvals(*, payment: Payment) -> dict[str, RefundApproval]:
-    """The approvals of a payment's held refunds, by refund id (the payment page)."""
-    approvals = RefundApproval.objects.filter(payment=payment).select_related("decided_by")
-    return {approval.refund_id: approval for approval in approvals}

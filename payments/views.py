@@ -42,7 +42,9 @@ PAGE_SIZE = 25
 
 def get_payment_or_404(request: HttpRequest, payment_id: str) -> Payment:
     try:
-        return selectors.get_payment(merchant=request.merchant, payment_id=payment_id)
+        return selectors.get_payment(
+            merchant=request.merchant, payment_id=payment_id, approvals=True
+        )
     except NotFound:
         raise Http404("No such payment") from None
 
@@ -173,11 +175,11 @@ def outcome_toast(payment: Payment, operation: Transaction) -> tuple[str, str]:
 def payment_context(payment: Payment) -> dict:
     fmt = payment.format_amount
     transactions = list(payment.transactions.all())
-    decisions = selectors.refund_approvals(payment=payment)
     now = timezone.now()
     for txn in transactions:
         txn.amount_display = fmt(txn.amount)
-        txn.held = decisions.get(txn.id)  # its approval, when it was held for one
+        # Its approval, when it was held for one (loaded with the ledger: no query).
+        txn.held = getattr(txn, "approval", None)
         # A held refund is sent when it is approved, not when it was asked.
         sent_at = txn.held.decided_at if txn.held and txn.held.decided_at else txn.created_at
         txn.is_late = (

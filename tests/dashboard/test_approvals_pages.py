@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEntry
@@ -226,3 +228,35 @@ def test_the_payment_page_offers_the_decision_to_another_admin_only(
         html = client_for(client, user).get(page_url).content.decode()
         assert "Held for approval" in html  # everyone sees the state
         assert (approve_url in html) is offered, user.email
+
+
+def test_held_refunds_and_their_deciders_come_with_the_ledger_on_the_payment_page(
+    merchant_admin_client, agent, second_admin, big_payment, threshold
+):
+    detail = reverse("payments:detail", args=[big_payment.id])
+    with CaptureQueriesContext(connection) as before:
+        merchant_admin_client.get(detail)
+    for amount in (20_000, 15_000):
+        services.reverse_payment(
+            merchant=big_payment.merchant,
+            payment_id=big_payment.id,
+            actor=Actor(user=agent),
+            amount=amount,
+        )
+    first, _ = Transaction.objects.filter(payment=big_payment, type="refund").order_by("amount")
+    approvals.reject_refund(
+        merchant=big_payment.merchant,
+        transaction_id=first.id,
+        actor=Actor(user=second_admin),
+        note="Too much",
+    )
+
+    with CaptureQueriesContext(connection) as after:
+        html = merchant_admin_client.get(detail).content.decode()
+
+    # Two held refunds, one decided: as many statements as the payment alone, the
+    # approvals read with the ledger (not a statement of their own).
+    assert len(after) == len(before)
+    [ledger] = [q["sql"] for q in after if "payments_refundapproval" in q["sql"]]
+    assert 'FROM "payments_transaction"' in ledger
+    assert "Too much" in html and "admin2@acme.test" in html
