@@ -1,5 +1,5 @@
 // Copy buttons, the one handler of both kinds:
-// - <button data-copy="VALUE"> beside a long id in a list (templates/_copyable.html):
+// - <button data-copy="VALUE"> beside a long id in a list (the {% copyable %} tag, core/templatetags/cells.py):
 //   copies the value, marks the button for a moment and announces it as a toast.
 // - <button data-copy-from="ID"> under a secret shown once: copies the text of the
 //   element with that id and says so on the button for a moment; when it cannot, the

@@ -331,3 +331,15 @@ def test_a_customer_without_payments_is_one_since_its_record(agent_client, custo
     html = page_of(agent_client, reverse("customers:detail", args=[customer.id]))
     since = customer.created_at
     assert f'customer since <time datetime="{since.isoformat()}">' in html
+
+
+def test_ids_in_a_list_are_cut_copyable_and_escaped(agent_client, merchant):
+    payment = PaymentFactory(merchant=merchant, order_id='<b onmouseover="x()">ORD</b>')
+
+    html = page_of(agent_client, PAYMENTS)
+
+    # The id opens its payment and has a copy button; the order id is text, never markup.
+    assert f'href="/payments/{payment.id}/" title="{payment.id}"' in html
+    assert f'data-copy="{payment.id}" aria-label="Copy the payment id {payment.id}"' in html
+    assert "<b onmouseover" not in html
+    assert 'data-copy="&lt;b onmouseover=&quot;x()&quot;&gt;ORD&lt;/b&gt;"' in html
