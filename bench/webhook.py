@@ -52,7 +52,7 @@ import django
 django.setup()
 from django.db import transaction
 from merchants.models import Merchant
-from payments.events import payment_json
+from payments.events import payment_answer
 from payments.models import Payment
 from webhooks import outbox
 
@@ -69,7 +69,7 @@ for lo in range(0, count, batch):
         for i in range(lo, min(lo + batch, count)):
             payment = payments[i % len(payments)]
             [event] = outbox.record(merchant_id=merchant.id, types=[sys.argv[4]],
-                                    data=payment_json(payment))
+                                    data=json.loads(payment_answer(payment)))
             ids.append(event.id)
 print(json.dumps({"seconds": time.perf_counter() - started, "events": ids}))
 """

@@ -5,13 +5,14 @@ error that the API answers in its error shape. Authentication, idempotency and t
 error shape are applied to every operation by config.api.
 """
 
+from django.http import HttpResponse
 from ninja import Query, Router
 
 from core.api import api_actor, api_merchant, errors
 from customers.schemas import mark_blacklisted
 from merchants.models import Merchant
 
-from . import schemas, selectors, services
+from . import events, schemas, selectors, services
 from .models import Payment
 
 router = Router(tags=["payments"])
@@ -128,5 +129,7 @@ def reverse_payment(request, payment_id: str, payload: schemas.ReverseIn | None 
         metadata=payload.metadata,
         currency=payload.currency,
     )
-    # Answered from the row the service locked and updated, not read again.
-    return selectors.with_ledger(reversal.payment)
+    # Answered from the row the service locked and updated, not read again, with the
+    # text its webhook events carry: the payment is encoded once for both.
+    answer = events.announced_answer(reversal.payment)
+    return HttpResponse(answer, content_type="application/json; charset=utf-8")

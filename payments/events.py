@@ -5,6 +5,10 @@ event there (webhooks.outbox): it commits or rolls back with the change."""
 
 from __future__ import annotations
 
+import json
+
+from ninja.responses import NinjaJSONEncoder
+
 from customers.schemas import mark_blacklisted
 from webhooks import outbox
 
@@ -23,20 +27,31 @@ OUTCOME_EVENTS = {
 }
 
 
-def payment_json(payment: Payment) -> dict:
-    """The payment as the API answers it, with its customer and every transaction. The
-    customer's blacklist mark is looked up once and kept on it: a refund writes two
-    events and answers the same payment (no change of the blacklist happens between)."""
+def payment_answer(payment: Payment) -> str:
+    """The payment as the API answers it (GET /payments/{id}), as JSON text: its
+    customer and every transaction, written as ninja writes an answer (times to the
+    millisecond). The customer's blacklist mark is looked up once and kept on it."""
     if payment.customer is not None and getattr(payment.customer, "is_blacklisted", None) is None:
         mark_blacklisted([payment.customer])
-    return PaymentOut.from_orm(with_ledger(payment)).model_dump(mode="json", by_alias=True)
+    data = PaymentOut.from_orm(with_ledger(payment)).model_dump(by_alias=True)
+    return json.dumps(data, cls=NinjaJSONEncoder)
+
+
+def announced_answer(payment: Payment) -> str:
+    """The text of the last event recorded for this payment object, else the payment
+    encoded now: a reversal is answered with what its webhooks carry, encoded once."""
+    return getattr(payment, "_announced", None) or payment_answer(payment)
 
 
 def _record(payment: Payment, *event_types: str) -> None:
-    """Each of `event_types`, with the payment as it is now (serialized once)."""
+    """Each of `event_types`, with the payment as it is now (encoded once, kept on the
+    object for the API's answer: the events and the answer are the same text)."""
     if not event_types:
         return
-    outbox.record(merchant_id=payment.merchant_id, types=event_types, data=payment_json(payment))
+    payment._announced = payment_answer(payment)
+    outbox.record(
+        merchant_id=payment.merchant_id, types=event_types, data=json.loads(payment._announced)
+    )
 
 
 def payment_created(payment: Payment) -> None:

@@ -13,7 +13,7 @@ from ninja import Router
 from config.api.idempotency import Fingerprint
 from merchants.models import IdempotencyRecord
 from merchants.tasks import purge_idempotency_records
-from payments import selectors
+from payments import events
 from payments.models import Payment, Transaction
 from tests.api.conftest import ApiClient, error_of
 from tests.conftest import require_postgres, run_concurrently
@@ -164,15 +164,15 @@ def test_not_found_is_stored(api):
 
 def test_a_server_error_is_replayed_never_redone_under_the_same_key(api, payment, monkeypatch):
     path = f"/payments/{payment.id}/reverse"
-    real_with_ledger = selectors.with_ledger
+    real_answer = events.announced_answer
 
     def broken(*args, **kwargs):
-        raise RuntimeError("database went away")
+        raise RuntimeError("process went away")
 
-    # Reading the answer fails after the refund committed.
-    monkeypatch.setattr(selectors, "with_ledger", broken)
+    # Writing the answer fails after the refund committed.
+    monkeypatch.setattr(events, "announced_answer", broken)
     crashed = api.post(path, {"amount": 100, "isExternal": True}, idempotency_key="k")
-    monkeypatch.setattr(selectors, "with_ledger", real_with_ledger)
+    monkeypatch.setattr(events, "announced_answer", real_answer)
 
     assert crashed.status_code == 500
     # The refund was committed before the answer failed: the same key must not redo it.

@@ -61,6 +61,24 @@ def test_a_refund_is_sent_signed_as_refund_created_with_the_payment_as_the_api_s
     assert ApiClient(api_key[1]).get(f"/events/{event.id}").json()["data"] == payload["data"]
 
 
+def test_a_refund_through_the_api_answers_what_its_events_carry_as_get_shows_it(
+    merchant, api_key, endpoint_and_secret
+):
+    payment = PaymentFactory(merchant=merchant, amount=5000)
+    api = ApiClient(api_key[1])
+
+    answer = api.post(f"/payments/{payment.id}/reverse", {"amount": 700, "isExternal": True})
+
+    assert answer.status_code == 200
+    events = Event.objects.filter(merchant=merchant, type__startswith="refund.")
+    assert sorted(event.type for event in events) == ["refund.created", "refund.succeeded"]
+    # The same payment, written the same way (times to the millisecond, as ninja
+    # writes them) in the answer, in both events and in a later GET.
+    for event in events:
+        assert event.data == answer.json()
+    assert api.get(f"/payments/{payment.id}").json() == answer.json()
+
+
 def test_each_change_records_its_event(merchant, endpoint_and_secret):
     authorized = PaymentFactory(merchant=merchant, amount=3000, capture=False)
     payment_services.capture_payment(merchant=merchant, payment_id=authorized.id, actor=SYSTEM)
