@@ -10,6 +10,7 @@ once, when it is submitted."""
 
 from __future__ import annotations
 
+from core.api import answer_data
 from webhooks import outbox
 
 from .models import Dispute
@@ -17,7 +18,7 @@ from .schemas import DisputeOut
 
 
 def dispute_json(dispute: Dispute) -> dict:
-    return DisputeOut.from_orm(dispute).model_dump(mode="json", by_alias=True)
+    return answer_data(DisputeOut.from_orm(dispute))
 
 
 def _record(dispute: Dispute, event_type: str) -> None:

@@ -4,10 +4,12 @@ request's merchant and actor, both decided by its API key."""
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Schema
+from ninja.responses import NinjaJSONEncoder
 from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -31,6 +33,18 @@ class OutputSchema(Schema):
     model_config = ConfigDict(
         alias_generator=to_camel, validate_by_name=True, validate_by_alias=False
     )
+
+
+def answer_text(answer: OutputSchema) -> str:
+    """An answer's JSON as the API writes it (ninja's encoder: times to the
+    millisecond). Webhook events carry the same, so that an event and a GET of the same
+    object read alike (SPEC 11)."""
+    return json.dumps(answer.model_dump(by_alias=True), cls=NinjaJSONEncoder)
+
+
+def answer_data(answer: OutputSchema) -> dict:
+    """`answer_text` as the JSON object an event stores."""
+    return json.loads(answer_text(answer))
 
 
 # A text query parameter never holds a NUL (PostgreSQL cannot compare one).

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from core.api import answer_data
 from webhooks import outbox
 
 from .models import Customer
@@ -10,7 +11,7 @@ from .schemas import CustomerOut
 
 
 def customer_json(customer: Customer) -> dict:
-    return CustomerOut.from_orm(customer).model_dump(mode="json", by_alias=True)
+    return answer_data(CustomerOut.from_orm(customer))
 
 
 def restrictions_changed(customer: Customer, changes: dict) -> None:

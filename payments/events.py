@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 
-from ninja.responses import NinjaJSONEncoder
-
+from core.api import answer_text
 from customers.schemas import mark_blacklisted
 from webhooks import outbox
 
@@ -33,8 +32,7 @@ def payment_answer(payment: Payment) -> str:
     millisecond). The customer's blacklist mark is looked up once and kept on it."""
     if payment.customer is not None and getattr(payment.customer, "is_blacklisted", None) is None:
         mark_blacklisted([payment.customer])
-    data = PaymentOut.from_orm(with_ledger(payment)).model_dump(by_alias=True)
-    return json.dumps(data, cls=NinjaJSONEncoder)
+    return answer_text(PaymentOut.from_orm(with_ledger(payment)))
 
 
 def announced_answer(payment: Payment) -> str:

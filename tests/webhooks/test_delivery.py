@@ -79,6 +79,23 @@ def test_a_refund_through_the_api_answers_what_its_events_carry_as_get_shows_it(
     assert api.get(f"/payments/{payment.id}").json() == answer.json()
 
 
+def test_customer_and_dispute_events_carry_them_as_get_shows_them(merchant, api_key):
+    payment = PaymentFactory(
+        merchant=merchant, amount=5000, customer=CustomerFactory(merchant=merchant)
+    )
+    api = ApiClient(api_key[1])
+
+    restricted = api.post(f"/customers/{payment.customer_id}/restrictions", {"restrictCit": True})
+    recorded = api.post(f"/payments/{payment.id}/record-chargeback", {})
+
+    assert restricted.status_code == recorded.status_code == 200
+    customer_event = Event.objects.get(merchant=merchant, type="customer.restricted")
+    assert customer_event.data == api.get(f"/customers/{payment.customer_id}").json()
+    dispute_event = Event.objects.get(merchant=merchant, type="dispute.created")
+    dispute_id = dispute_event.data["id"]
+    assert dispute_event.data == api.get(f"/disputes/{dispute_id}").json()
+
+
 def test_each_change_records_its_event(merchant, endpoint_and_secret):
     authorized = PaymentFactory(merchant=merchant, amount=3000, capture=False)
     payment_services.capture_payment(merchant=merchant, payment_id=authorized.id, actor=SYSTEM)
