@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core import money
-from core.forms import TokenForm
+from core.forms import AmountField, TokenForm
 from core.lists import ListFilterForm, forward_only
 from core.paging import Page, Pager, pager
 from customers.models import MAX_REASON_LENGTH
@@ -42,12 +42,7 @@ class RecordChargebackForm(TokenForm):
 
     # Each optional: left out, the dispute takes the service's default (the captured
     # amount, reason general, network other, deadline in DISPUTE_RESPONSE_DAYS).
-    amount = forms.CharField(
-        label="Disputed amount",
-        required=False,
-        max_length=64,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    amount = AmountField(label="Disputed amount", required=False)
     reason_category = forms.ChoiceField(
         label="Reason", choices=Dispute.ReasonCategory.choices, initial="general", required=False
     )
@@ -90,6 +85,7 @@ class RecordChargebackForm(TokenForm):
         super().__init__(*args, **kwargs)
         has_customer = payment.customer_id is not None
         self.has_customer = has_customer
+        self.fields["amount"].currency = payment.currency
         self.fields["amount"].help_text = (
             f"In {payment.currency}; at most {payment.format_amount(payment.amount_captured)}, "
             "the captured amount."
@@ -99,14 +95,6 @@ class RecordChargebackForm(TokenForm):
                 del self.fields[name]
         else:
             self.fields["blacklist_customer"].widget.attrs["autofocus"] = True
-
-    def clean_amount(self) -> int | None:
-        if not self.cleaned_data["amount"].strip():
-            return None
-        try:
-            return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
-        except money.MoneyError as error:
-            raise forms.ValidationError(str(error)) from None
 
     def clean_evidence_due_by(self) -> datetime | None:
         day = self.cleaned_data["evidence_due_by"]

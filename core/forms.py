@@ -1,4 +1,5 @@
-"""Dashboard forms: one-use form tokens, and a service's refusal shown on the form.
+"""Dashboard forms: one-use form tokens, a service's refusal shown on the form, and the
+field an amount is typed in.
 
 A dialog form carries a token made when the dialog was rendered. The first POST with
 it claims it atomically; a second POST with the same token (a double click, a resubmit,
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from . import money
 from .errors import DomainError
 from .models import FormSubmission
 
@@ -35,6 +37,33 @@ class TokenForm(forms.Form):
         initial = kwargs.setdefault("initial", {})
         initial.setdefault("token", new_form_token())
         super().__init__(*args, **kwargs)
+
+
+class AmountField(forms.CharField):
+    """An amount typed in major units ("12.50"): a text box with a decimal keypad, read
+    exactly by core.money.parse_major (never through a float), its error on the field.
+
+    With a `currency` (set by a form that knows it, like the payment's), it cleans to
+    minor units: an int, or None when optional and left empty. Without one it cleans to
+    the text, for a form that reads it in the currency chosen in another of its fields.
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def __init__(self, *, currency: str | None = None, max_length: int = 64, **kwargs):
+        self.currency = currency
+        super().__init__(max_length=max_length, **kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if self.currency is None:
+            return text
+        if not text:
+            return None
+        try:
+            return money.parse_major(text, self.currency)
+        except money.MoneyError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 class FormToken:

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import money
-from core.forms import TokenForm
+from core.forms import AmountField, TokenForm
 from core.lists import CreatedBetweenForm
 
 from . import dashboard_selectors
@@ -36,18 +36,8 @@ class PaymentFilterForm(CreatedBetweenForm):
         required=False,
     )
     # In major units, read exactly (core.money.parse_major) in the chosen currency.
-    amount_min = forms.CharField(
-        label="Amount from",
-        required=False,
-        max_length=32,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
-    amount_max = forms.CharField(
-        label="Amount to",
-        required=False,
-        max_length=32,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    amount_min = AmountField(label="Amount from", required=False, max_length=32)
+    amount_max = AmountField(label="Amount to", required=False, max_length=32)
     field_order = ["q", "status", "created_from", "created_to", "currency"]
 
     def clean(self):
@@ -94,11 +84,7 @@ class ReversalForm(TokenForm):
     lock, and its refusal is shown on the field it names.
     """
 
-    amount = forms.CharField(
-        label="Amount",
-        max_length=64,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    amount = AmountField(label="Amount")
     reason = forms.ChoiceField(
         label="Reason",
         choices=Transaction.Reason.choices,
@@ -136,6 +122,7 @@ class ReversalForm(TokenForm):
             self.fields["reason"].widget.attrs["autofocus"] = True
             self.fields["is_external"].label = "Already voided at the gateway (record only)"
         else:
+            self.fields["amount"].currency = payment.currency
             # As it is typed, the dialog says in words what will be refunded.
             self.fields["amount"].widget.attrs.update(
                 {
@@ -163,12 +150,6 @@ class ReversalForm(TokenForm):
             )
         if not payment.is_chargebacked:
             del self.fields["confirm_chargeback"]
-
-    def clean_amount(self) -> int:
-        try:
-            return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
-        except money.MoneyError as error:
-            raise forms.ValidationError(str(error)) from None
 
     def clean_confirm_chargeback(self) -> bool:
         confirmed = self.cleaned_data["confirm_chargeback"]
@@ -237,13 +218,7 @@ class ReversalForm(TokenForm):
 class CaptureForm(TokenForm):
     """Capture all of an authorization, or a part of it (in major units, read exactly)."""
 
-    amount = forms.CharField(
-        label="Amount to capture",
-        max_length=64,
-        widget=forms.TextInput(
-            attrs={"inputmode": "decimal", "autocomplete": "off", "autofocus": True}
-        ),
-    )
+    amount = AmountField(label="Amount to capture")
 
     def __init__(self, *args, payment: Payment, **kwargs):
         self.payment = payment
@@ -251,16 +226,13 @@ class CaptureForm(TokenForm):
             "initial", {"amount": money.format_input(payment.amount, payment.currency)}
         )
         super().__init__(*args, **kwargs)
-        self.fields["amount"].help_text = (
+        amount = self.fields["amount"]
+        amount.currency = payment.currency
+        amount.widget.attrs["autofocus"] = True
+        amount.help_text = (
             f"In {payment.currency}; at most {payment.amount_display}. "
             "What is not captured is released to the customer."
         )
-
-    def clean_amount(self) -> int:
-        try:
-            return money.parse_major(self.cleaned_data["amount"], self.payment.currency)
-        except money.MoneyError as error:
-            raise forms.ValidationError(str(error)) from None
 
 
 class OverviewRangeForm(forms.Form):
@@ -334,11 +306,10 @@ class ApprovalThresholdForm(forms.Form):
     currency = forms.ChoiceField(
         label="Currency", choices=[(code, code) for code in sorted(money.CURRENCIES)]
     )
-    amount = forms.CharField(
+    amount = AmountField(
         label="Refunds over",
         required=False,
         max_length=32,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
         help_text="In the currency's major units, e.g. 500 or 500.00. Leave empty to remove "
         "the threshold: refunds in this currency then need no approval.",
     )
