@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict, Unpack
 
 import filetype
 from django.conf import settings
@@ -61,6 +62,17 @@ SNIFF_BYTES = 262
 # --- record a chargeback, open a dispute ---------------------------------------------------
 
 
+class DisputeTerms(TypedDict, total=False):
+    """The terms a chargeback's dispute is opened with, as record_chargeback and
+    open_dispute take them (each optional; open_dispute's docstring has the rules)."""
+
+    amount: int | None
+    network: str | None
+    reason_code: str | None
+    reason_category: str | None
+    evidence_due_by: datetime | None
+
+
 def record_chargeback(
     *,
     merchant: Merchant,
@@ -69,11 +81,7 @@ def record_chargeback(
     blacklist_customer: bool = False,
     blacklist_reason: str | None = None,
     customer_restrictions: dict | None = None,
-    amount: int | None = None,
-    network: str | None = None,
-    reason_code: str | None = None,
-    reason_category: str | None = None,
-    evidence_due_by: datetime | None = None,
+    **dispute_terms: Unpack[DisputeTerms],
 ) -> Payment:
     """Record that the cardholder's bank took a payment back, opening its dispute;
     answers the payment with its customer, transactions and disputes.
@@ -99,24 +107,20 @@ def record_chargeback(
         actor=actor,
         merchant=merchant,
         target=("payment", payment_id),
-        arguments={"blacklist_customer": blacklist_customer, "amount": amount},
+        arguments={
+            "blacklist_customer": blacklist_customer,
+            "amount": dispute_terms.get("amount"),
+        },
     ) as trail:
         if not isinstance(blacklist_customer, bool):
             raise ValidationFailed(
                 "blacklistCustomer must be true or false", param="blacklistCustomer"
             )
         restrictions = _clean_restrictions(customer_restrictions)
-        terms = _DisputeTerms.clean(
-            amount=amount,
-            network=network,
-            reason_code=reason_code,
-            reason_category=reason_category,
-            evidence_due_by=evidence_due_by,
-        )
+        terms = _CheckedTerms.clean(**dispute_terms)
 
         with transaction.atomic():
-            payment = payment_services.locked_payment(merchant=merchant, payment_id=payment_id)
-            _refuse_chargeback(payment)
+            payment = _chargeable_payment(merchant=merchant, payment_id=payment_id)
             if payment.customer_id is None:
                 if blacklist_customer:
                     raise ValidationFailed(
@@ -156,12 +160,8 @@ def open_dispute(
     merchant: Merchant,
     payment_id: str,
     actor: Actor,
-    amount: int | None = None,
-    network: str | None = None,
-    reason_code: str | None = None,
-    reason_category: str | None = None,
-    evidence_due_by: datetime | None = None,
     gateway_reference: str = "",
+    **dispute_terms: Unpack[DisputeTerms],
 ) -> Dispute:
     """Open a dispute on a payment (a chargeback recorded without acting on the
     customer: what the gateway tells us, or record_chargeback's core); answers it.
@@ -183,19 +183,11 @@ def open_dispute(
         actor=actor,
         merchant=merchant,
         target=("payment", payment_id),
-        arguments={"amount": amount, "gateway_reference": gateway_reference},
+        arguments={"amount": dispute_terms.get("amount"), "gateway_reference": gateway_reference},
     ) as trail:
-        terms = _DisputeTerms.clean(
-            amount=amount,
-            network=network,
-            reason_code=reason_code,
-            reason_category=reason_category,
-            evidence_due_by=evidence_due_by,
-            gateway_reference=gateway_reference,
-        )
+        terms = _CheckedTerms.clean(**dispute_terms, gateway_reference=gateway_reference)
         with transaction.atomic():
-            payment = payment_services.locked_payment(merchant=merchant, payment_id=payment_id)
-            _refuse_chargeback(payment)
+            payment = _chargeable_payment(merchant=merchant, payment_id=payment_id)
             if (
                 terms.gateway_reference
                 and Dispute.objects.for_merchant(merchant)
@@ -210,7 +202,7 @@ def open_dispute(
     return get_dispute(merchant=merchant, dispute_id=dispute.id)
 
 
-class _DisputeTerms:
+class _CheckedTerms:
     """A dispute's terms as asked, checked before any lock is taken (the amount's
     upper bound needs the payment, and is checked under its lock)."""
 
@@ -221,13 +213,13 @@ class _DisputeTerms:
     def clean(
         cls,
         *,
-        amount,
-        network,
-        reason_code,
-        reason_category,
-        evidence_due_by,
+        amount=None,
+        network=None,
+        reason_code=None,
+        reason_category=None,
+        evidence_due_by=None,
         gateway_reference: str = "",
-    ) -> _DisputeTerms:
+    ) -> _CheckedTerms:
         if amount is not None:
             if isinstance(amount, bool) or not isinstance(amount, int):
                 raise ValidationFailed("Amount must be an integer of minor units", param="amount")
@@ -282,7 +274,11 @@ def in_utc(moment: datetime, *, param: str) -> datetime:
         raise ValidationFailed("This time is out of range", param=param) from None
 
 
-def _refuse_chargeback(payment: Payment) -> None:
+def _chargeable_payment(*, merchant: Merchant, payment_id: str) -> Payment:
+    """The payment, locked (in the caller's transaction), refused unless it can take
+    a chargeback: the merchant's (else NotFound), not chargebacked yet (else
+    Conflict), its authorization succeeded (else invalid_request)."""
+    payment = payment_services.locked_payment(merchant=merchant, payment_id=payment_id)
     if payment.is_chargebacked:
         raise Conflict(
             f"A chargeback was already recorded on payment '{payment.id}' "
@@ -290,13 +286,14 @@ def _refuse_chargeback(payment: Payment) -> None:
         )
     if why := payment.chargeback_refusal():
         raise InvalidRequest(f"Payment cannot be chargebacked: {why}")
+    return payment
 
 
 def _charge_back(
     payment: Payment,
     *,
     actor: Actor,
-    terms: _DisputeTerms,
+    terms: _CheckedTerms,
     blacklisted_customer: bool = False,
     applied_restrictions: dict | None = None,
 ) -> tuple[Chargeback, Dispute]:
