@@ -5,11 +5,11 @@ results as CSV. For whoever may refund (payments.reverse_payment)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
-from core.dashboard import actor_for, dashboard_view
-from core.errors import DomainError, NotFound
+from core.dashboard import actor_for, dashboard_view, found_or_404
+from core.errors import DomainError
 from core.forms import add_refusal, submit_once
 
 from . import selectors, services
@@ -21,10 +21,7 @@ PERMISSIONS = ("payments.view_payment", "payments.reverse_payment")
 
 
 def get_batch_or_404(request: HttpRequest, batch_id: str) -> RefundBatch:
-    try:
-        return selectors.get_batch(merchant=request.merchant, batch_id=batch_id)
-    except NotFound:
-        raise Http404("No such refund batch") from None
+    return found_or_404(selectors.get_batch, merchant=request.merchant, batch_id=batch_id)
 
 
 @dashboard_view(*PERMISSIONS)

@@ -10,12 +10,12 @@ chargeback permission (chargebacks.add_chargeback), as recording one does.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from core.dashboard import actor_for, dashboard_view
-from core.errors import DomainError, NotFound
+from core.dashboard import actor_for, dashboard_view, found_or_404
+from core.errors import DomainError
 from core.forms import add_refusal, submit_once
 from core.htmx import dialog_done, render_dialog, render_page, wants_partial
 from core.lists import list_context
@@ -94,10 +94,7 @@ def dispute_list(request: HttpRequest) -> HttpResponse:
 
 
 def get_dispute_or_404(request: HttpRequest, dispute_id: str) -> Dispute:
-    try:
-        return services.get_dispute(merchant=request.merchant, dispute_id=dispute_id)
-    except NotFound:
-        raise Http404("No such dispute") from None
+    return found_or_404(services.get_dispute, merchant=request.merchant, dispute_id=dispute_id)
 
 
 def dispute_context(request: HttpRequest, dispute: Dispute, **extra) -> dict:
@@ -194,12 +191,12 @@ def dispute_file_upload(request: HttpRequest, dispute_id: str) -> HttpResponse:
 @dashboard_view(VIEW)
 def dispute_file_download(request: HttpRequest, dispute_id: str, file_id: str) -> HttpResponse:
     """The file, to the merchant's own users (another merchant's: 404, as a missing one)."""
-    try:
-        evidence_file = selectors.get_dispute_file(
-            merchant=request.merchant, dispute_id=dispute_id, file_id=file_id
-        )
-    except NotFound:
-        raise Http404("No such file") from None
+    evidence_file = found_or_404(
+        selectors.get_dispute_file,
+        merchant=request.merchant,
+        dispute_id=dispute_id,
+        file_id=file_id,
+    )
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     return file_response(evidence_file)

@@ -94,7 +94,11 @@ TEMPLATES = [
                 "webhooks.context_processors.failing_endpoints",
                 "payments.context_processors.dispute_ratio_banner",
             ],
-            "builtins": ["django.templatetags.static", "core.templatetags.cells"],
+            "builtins": [
+                "django.templatetags.static",
+                "core.templatetags.cells",
+                "core.templatetags.controls",
+            ],
         },
     }
 ]

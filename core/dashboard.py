@@ -1,6 +1,7 @@
 """Access to the dashboard's pages (SPEC 1): anonymous -> the login page; signed in but
 lacking the role's permission -> 403; merchant pages need a user who belongs to a
-merchant (platform staff get 403 there, and `/` sends them to the blacklist)."""
+merchant (platform staff get 403 there, and `/` sends them to the blacklist); what is not
+the member's merchant's, or not there at all -> 404."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Concat
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from .actors import Actor
+from .errors import NotFound
 
 
 def _lines(text: str | None) -> set[str]:
@@ -108,3 +110,12 @@ def dashboard_view(*permissions: str, merchant: bool = True) -> Callable:
 
 def actor_for(request: HttpRequest) -> Actor:
     return Actor(user=request.user)
+
+
+def found_or_404[T](lookup: Callable[..., T], /, **kwargs) -> T:
+    """`lookup(**kwargs)`, a selector scoped to the merchant that raises NotFound, or a
+    404 page: another merchant's id answers exactly as a missing one."""
+    try:
+        return lookup(**kwargs)
+    except NotFound as missing:
+        raise Http404(missing.message) from None

@@ -5,7 +5,7 @@ A list view reads:
 
     form = PaymentFilterForm(request.GET, url=reverse("payments:list"))
     page, error = form.page(selectors.list_payments, merchant=request.merchant, limit=25)
-    context = {"form": form, "page": page, "error": error, "pager": form.pager(page)}
+    context = list_context(form, page, error, nav="payments")
 
 An invalid query string (an unknown status, a search too long or with a NUL) shows its
 errors and no rows, never the unfiltered list: a person must not act on rows that do

@@ -1,15 +1,16 @@
 """Dashboard pages of customers (merchant members) and of the blacklist (platform admins)."""
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from core.dashboard import actor_for, dashboard_view
-from core.errors import DomainError, NotFound
+from core.dashboard import actor_for, dashboard_view, found_or_404
+from core.errors import DomainError
 from core.forms import add_refusal
 from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
+from core.lists import list_context
 
 from . import selectors, services
 from .forms import (
@@ -48,21 +49,12 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     blacklisted = selectors.blacklisted_emails([c.email for c in page.items])
     for customer in page.items:
         customer.is_blacklisted = normalize_email(customer.email) in blacklisted
-    context = {
-        "nav": "customers",
-        "form": form,
-        "page": page,
-        "error": error,
-        "pager": form.pager(page),
-    }
+    context = list_context(form, page, error, nav="customers")
     return render_page(request, "customers/list.html", context, partial="results")
 
 
 def _get_customer_or_404(request: HttpRequest, customer_id: str) -> Customer:
-    try:
-        return selectors.get_customer(merchant=request.merchant, customer_id=customer_id)
-    except NotFound:
-        raise Http404("No such customer") from None
+    return found_or_404(selectors.get_customer, merchant=request.merchant, customer_id=customer_id)
 
 
 def _customer_context(request: HttpRequest, customer: Customer, restrictions_form=None) -> dict:
@@ -136,18 +128,17 @@ def _blacklist_context(request: HttpRequest, add_form=None) -> dict:
     form = BlacklistSearchForm(request.GET, url=reverse("customers:blacklist"))
     page, error = form.page(selectors.blacklist_page, limit=PAGE_SIZE)
     removed = form.cleaned_data.get("state") == "removed"
-    return {
-        "nav": "blacklist",
-        "form": form,
-        "page": page,
-        "error": error,
-        "pager": form.pager(page),
-        "removed": removed,
-        "nouns": ("removed entry", "removed entries")
+    return list_context(
+        form,
+        page,
+        error,
+        nav="blacklist",
+        removed=removed,
+        nouns=("removed entry", "removed entries")
         if removed
         else ("blacklisted email", "blacklisted emails"),
-        "add_form": add_form or BlacklistAddForm(),
-    }
+        add_form=add_form or BlacklistAddForm(),
+    )
 
 
 @dashboard_view("customers.view_blacklistentry", merchant=False)

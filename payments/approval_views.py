@@ -4,13 +4,13 @@ Approvals queue, its Approve and Reject dialogs, and the approval thresholds."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from core.dashboard import actor_for, dashboard_view
-from core.errors import DomainError, NotFound
+from core.dashboard import actor_for, dashboard_view, found_or_404
+from core.errors import DomainError
 from core.forms import add_refusal, submit_once
 from core.htmx import dialog_done, render_dialog, render_page
 
@@ -57,10 +57,9 @@ def approval_queue(request: HttpRequest) -> HttpResponse:
 
 
 def _approval_or_404(request: HttpRequest, refund_id: str) -> RefundApproval:
-    try:
-        approval = selectors.get_refund_approval(merchant=request.merchant, refund_id=refund_id)
-    except NotFound:
-        raise Http404("No such refund waiting for approval") from None
+    approval = found_or_404(
+        selectors.get_refund_approval, merchant=request.merchant, refund_id=refund_id
+    )
     return _described(approval, request.user)
 
 

@@ -12,16 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from core.dashboard import actor_for, dashboard_view
-from core.errors import DomainError, NotFound
+from core.dashboard import actor_for, dashboard_view, found_or_404
+from core.errors import DomainError
 from core.forms import TokenForm, submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
+from core.lists import list_context
 from customers.selectors import is_email_blacklisted
 
 from . import (
@@ -41,12 +42,9 @@ PAGE_SIZE = 25
 
 
 def get_payment_or_404(request: HttpRequest, payment_id: str) -> Payment:
-    try:
-        return selectors.get_payment(
-            merchant=request.merchant, payment_id=payment_id, approvals=True
-        )
-    except NotFound:
-        raise Http404("No such payment") from None
+    return found_or_404(
+        selectors.get_payment, merchant=request.merchant, payment_id=payment_id, approvals=True
+    )
 
 
 def reversal_blocked(payment: Payment) -> str | None:
@@ -66,15 +64,14 @@ def with_query(url: str, query: dict[str, str]) -> str:
 def payment_list(request: HttpRequest) -> HttpResponse:
     form = PaymentFilterForm(request.GET, url=reverse("payments:list"))
     page, error = form.page(selectors.list_payments, merchant=request.merchant, limit=PAGE_SIZE)
-    context = {
-        "nav": "payments",
-        "form": form,
-        "page": page,
-        "error": error,
-        "pager": form.pager(page),
+    context = list_context(
+        form,
+        page,
+        error,
+        nav="payments",
         # The download carries the filters as typed (the export reads them the same way).
-        "export_url": with_query(reverse("payments:export"), form.query()),
-    }
+        export_url=with_query(reverse("payments:export"), form.query()),
+    )
     return render_page(request, "payments/list.html", context, partial="results")
 
 
