@@ -9,7 +9,7 @@ from django.urls import reverse
 from ninja import Field
 from pydantic import AwareDatetime
 
-from core.api import InputSchema, ListQuery, OutputSchema
+from core.api import InputSchema, ListQuery, OutputSchema, PageOut
 from payments.schemas import Amount, PaymentOut
 
 from .models import (
@@ -159,12 +159,8 @@ class DisputeOut(OutputSchema):
         return dispute.actor_label
 
 
-class DisputeListOut(OutputSchema):
+class DisputeListOut(PageOut[DisputeOut]):
     """One page, soonest deadline first. Pass `nextCursor` as `startingAfter`."""
-
-    data: list[DisputeOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class PaymentWithDisputesOut(PaymentOut):

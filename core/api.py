@@ -33,6 +33,15 @@ class OutputSchema(Schema):
     )
 
 
+class PageOut[Item](OutputSchema):
+    """One page of a list (a `core.paging.Page`): `class CustomerListOut(PageOut[CustomerOut])`.
+    The subclass's docstring says the list's order."""
+
+    data: list[Item]
+    has_more: bool
+    next_cursor: str | None = Field(description="Null on the last page")
+
+
 # A text query parameter never holds a NUL (PostgreSQL cannot compare one).
 NO_NUL = r"^[^\x00]*$"
 

@@ -14,7 +14,7 @@ from ninja import Field
 from pydantic import ConfigDict, StringConstraints, field_validator
 
 from core import money
-from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema
+from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema, PageOut
 from customers.schemas import CustomerOut
 
 from .models import (
@@ -242,12 +242,8 @@ class PaymentOut(OutputSchema):
         return list(payment.transactions.all())
 
 
-class PaymentListOut(OutputSchema):
+class PaymentListOut(PageOut[PaymentOut]):
     """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
-
-    data: list[PaymentOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class PaymentListQuery(ListQuery):

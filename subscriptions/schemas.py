@@ -7,7 +7,7 @@ from ninja import Field
 from pydantic import Strict
 
 from core import money
-from core.api import InputSchema, ListQuery, OutputSchema
+from core.api import InputSchema, ListQuery, OutputSchema, PageOut
 
 from .models import Subscription
 
@@ -48,9 +48,5 @@ class SubscriptionListQuery(ListQuery):
     customer_id: str | None = Field(None, max_length=40, description="Only this customer's")
 
 
-class SubscriptionListOut(OutputSchema):
+class SubscriptionListOut(PageOut[SubscriptionOut]):
     """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
-
-    data: list[SubscriptionOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")
