@@ -14,7 +14,15 @@ from ninja import Field
 from pydantic import ConfigDict, StringConstraints, field_validator
 
 from core import money
-from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema, PageOut
+from core.api import (
+    BLANK_IS_NULL,
+    NO_NUL,
+    InputSchema,
+    ListQuery,
+    OutputSchema,
+    PageOut,
+    TextOrNull,
+)
 from customers.schemas import CustomerOut
 
 from .models import (
@@ -139,24 +147,17 @@ class TransactionOut(OutputSchema):
     amount: int
     status: TransactionStatus
     is_external: bool
-    reason: ReversalReason | None
-    note: str | None
-    order_id: str | None
+    reason: Annotated[ReversalReason | None, BLANK_IS_NULL]
+    note: TextOrNull
+    order_id: TextOrNull
     metadata: dict[str, str]
-    gateway_reference: str | None
-    failure_reason: str | None
+    gateway_reference: TextOrNull
+    failure_reason: TextOrNull
     created_by: str = Field(
         description='Who acted: a user\'s email, "API key sk_test_abc…" or "system"'
     )
     created_at: datetime
     processed_at: datetime | None
-
-    @field_validator(
-        "reason", "note", "order_id", "gateway_reference", "failure_reason", mode="before"
-    )
-    @classmethod
-    def blank_is_null(cls, text: str | None) -> str | None:
-        return text or None
 
     @staticmethod
     def resolve_created_by(txn: Transaction) -> str:
@@ -191,7 +192,7 @@ class PaymentOut(OutputSchema):
     """A payment (SPEC 3) with its customer and its transactions, oldest first."""
 
     id: str
-    order_id: str | None
+    order_id: TextOrNull
     amount: int
     currency: str
     status: PaymentStatus
@@ -214,7 +215,7 @@ class PaymentOut(OutputSchema):
     )
     display_status: DisplayStatusName
     processor: ProcessorOut
-    payment_method: PaymentMethodOut | None
+    payment_method: Annotated[PaymentMethodOut | None, BLANK_IS_NULL]
     status_reason: StatusReasonOut | None
     customer: CustomerOut | None
     metadata: dict[str, str]
@@ -223,19 +224,11 @@ class PaymentOut(OutputSchema):
     updated_at: datetime
 
     @staticmethod
-    def resolve_order_id(payment: Payment) -> str | None:
-        return payment.order_id or None
-
-    @staticmethod
     def resolve_processor(payment: Payment) -> dict:
         return {
             "name": payment.processor or None,
             "reference": payment.gateway_reference or None,
         }
-
-    @staticmethod
-    def resolve_payment_method(payment: Payment) -> dict | None:
-        return payment.payment_method or None
 
     @staticmethod
     def resolve_transactions(payment: Payment) -> list[Transaction]:
