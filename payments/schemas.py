@@ -48,33 +48,13 @@ Metadata = Annotated[
     Field(max_length=MAX_METADATA_KEYS, description="String keys to string values"),
 ]
 
-PaymentStatus = Literal["succeeded", "failed"]
-Initiator = Literal["CIT", "MIT"]
-DisplayStatusName = Literal[
-    "failed",
-    "chargeback",
-    "voided",
-    "refunded",
-    "partially_refunded",
-    "captured",
-    "authorized",
-]
-TransactionType = Literal[
-    "authorization", "capture", "refund", "void", "chargeback", "chargeback_reversal"
-]
-# requires_approval and canceled: a dashboard refund held for a second admin's
-# approval, then rejected or expired (SPEC 13).
-TransactionStatus = Literal["pending", "succeeded", "failed", "requires_approval", "canceled"]
-ReversalReason = Literal["requested_by_customer", "duplicate", "fraudulent", "other"]
-
-# The Literal types above restate the model's choices for the OpenAPI document;
-# this keeps them from drifting apart.
-assert set(DisplayStatusName.__args__) == set(DisplayStatus.values)
-assert set(TransactionType.__args__) == set(Transaction.Type.values)
-assert set(TransactionStatus.__args__) == set(Transaction.Status.values)
-assert set(ReversalReason.__args__) == set(Transaction.Reason.values)
-assert set(PaymentStatus.__args__) == set(Payment.Status.values)
-assert set(Initiator.__args__) == set(Payment.Initiator.values)
+# The API's enumerations are the model's (one home: the models' choices), in their order.
+PaymentStatus = Literal[*Payment.Status.values]
+Initiator = Literal[*Payment.Initiator.values]
+DisplayStatusName = Literal[*DisplayStatus.values]
+TransactionType = Literal[*Transaction.Type.values]
+TransactionStatus = Literal[*Transaction.Status.values]
+ReversalReason = Literal[*Transaction.Reason.values]
 
 
 # --- in ---------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ from core.api import InputSchema, ListQuery, OutputSchema, PageOut
 
 from .models import Subscription
 
-SubscriptionInterval = Literal["day", "week", "month"]
-SubscriptionStatus = Literal["active", "canceled"]
-assert set(SubscriptionInterval.__args__) == set(Subscription.Interval.values)
-assert set(SubscriptionStatus.__args__) == set(Subscription.Status.values)
+# The API's enumerations are the model's, in their order.
+SubscriptionInterval = Literal[*Subscription.Interval.values]
+SubscriptionStatus = Literal[*Subscription.Status.values]
 
 
 class SubscriptionCreateIn(InputSchema):
