@@ -17,6 +17,8 @@ import time
 from datetime import timedelta
 from typing import NamedTuple
 
+from payments.models import DisplayStatus
+
 from .common import BIG_MERCHANT, Row, admin_email, error_row, log, p50, percentile
 from .fill import FIFTY_TXN_PAYMENT, FIRST_NAMES, LAST_NAMES, read_marker
 
@@ -38,15 +40,7 @@ class Page(NamedTuple):
 PAYMENT_PAGE_SQL = 6
 
 
-STATUSES = [
-    "failed",
-    "chargeback",
-    "voided",
-    "refunded",
-    "partially_refunded",
-    "captured",
-    "authorized",
-]
+STATUSES = DisplayStatus.values
 
 PAGES = [
     Page("payments: first page", "/payments/", "{newest}"),

@@ -34,10 +34,15 @@ def get_batch(*, merchant: Merchant, batch_id: str) -> RefundBatch:
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a batch stands: rows per outcome, and how far the job is."""
+    """Where a batch stands: its rows per outcome (RefundRow.Outcome), and how far the
+    job is."""
 
-    counts: dict[str, int]
     rows_ok: int
+    pending: int = 0
+    refused: int = 0
+    refunded: int = 0
+    failed: int = 0
+    canceled: int = 0
 
     @property
     def done(self) -> int:
@@ -47,26 +52,10 @@ class Progress:
     def percent(self) -> int:
         return 100 if not self.rows_ok else min(100, self.done * 100 // self.rows_ok)
 
-    @property
-    def refunded(self) -> int:
-        return self.counts.get("refunded", 0)
-
-    @property
-    def failed(self) -> int:
-        return self.counts.get("failed", 0)
-
-    @property
-    def canceled(self) -> int:
-        return self.counts.get("canceled", 0)
-
-    @property
-    def refused(self) -> int:
-        return self.counts.get("refused", 0)
-
 
 def progress(batch: RefundBatch) -> Progress:
     rows = batch.rows.order_by().values_list("outcome").annotate(n=Count("id"))
-    return Progress(counts=dict(rows), rows_ok=batch.rows_ok)
+    return Progress(rows_ok=batch.rows_ok, **dict(rows))
 
 
 def rows_to_show(batch: RefundBatch, *, outcome: str | None = None, limit: int = 200):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from ninja import Field
 from pydantic import AwareDatetime
 
-from core.api import InputSchema, ListQuery, OutputSchema
+from core.api import InputSchema, ListQuery, OutputSchema, PageOut, TextOrNull
 from payments.schemas import Amount, PaymentOut
 
 from .models import (
@@ -123,7 +123,7 @@ class DisputeOut(OutputSchema):
     amount: int
     currency: str
     network: Network
-    reason_code: str | None
+    reason_code: TextOrNull
     reason_category: ReasonCategory
     status: DisputeStatus
     evidence_due_by: datetime
@@ -132,19 +132,11 @@ class DisputeOut(OutputSchema):
     evidence_files: list[DisputeFileOut]
     evidence_submitted_at: datetime | None
     outcome_recorded_at: datetime | None
-    gateway_reference: str | None
+    gateway_reference: TextOrNull
     created_by: str = Field(
         description='Who recorded it: a user\'s email, "API key sk_test_abc…" or "system"'
     )
     created_at: datetime
-
-    @staticmethod
-    def resolve_reason_code(dispute: Dispute) -> str | None:
-        return dispute.reason_code or None
-
-    @staticmethod
-    def resolve_gateway_reference(dispute: Dispute) -> str | None:
-        return dispute.gateway_reference or None
 
     @staticmethod
     def resolve_evidence(dispute: Dispute) -> dict:
@@ -159,12 +151,8 @@ class DisputeOut(OutputSchema):
         return dispute.actor_label
 
 
-class DisputeListOut(OutputSchema):
+class DisputeListOut(PageOut[DisputeOut]):
     """One page, soonest deadline first. Pass `nextCursor` as `startingAfter`."""
-
-    data: list[DisputeOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class PaymentWithDisputesOut(PaymentOut):

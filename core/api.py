@@ -5,12 +5,12 @@ request's merchant and actor, both decided by its API key."""
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.responses import NinjaJSONEncoder
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from .actors import Actor
@@ -45,6 +45,21 @@ def answer_text(answer: OutputSchema) -> str:
 def answer_data(answer: OutputSchema) -> dict:
     """`answer_text` as the JSON object an event stores."""
     return json.loads(answer_text(answer))
+
+
+class PageOut[Item](OutputSchema):
+    """One page of a list (a `core.paging.Page`): `class CustomerListOut(PageOut[CustomerOut])`.
+    The subclass's docstring says the list's order."""
+
+    data: list[Item]
+    has_more: bool
+    next_cursor: str | None = Field(description="Null on the last page")
+
+
+# What a model keeps blank when it was never set ("" or {}), the API answers as null:
+# `order_id: TextOrNull`, or `Annotated[PaymentMethodOut | None, BLANK_IS_NULL]`.
+BLANK_IS_NULL = BeforeValidator(lambda value: value or None)
+TextOrNull = Annotated[str | None, BLANK_IS_NULL]
 
 
 # A text query parameter never holds a NUL (PostgreSQL cannot compare one).

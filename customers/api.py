@@ -38,14 +38,7 @@ def list_customers(request, filters: Query[schemas.CustomerListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
     `search` (in any case) matches the start of an email or a customer id, or any part
     of a name; `createdFrom`/`createdTo` are days, both included."""
-    page = selectors.list_customers(
-        merchant=api_merchant(request),
-        search=filters.search,
-        created_from=filters.created_from,
-        created_to=filters.created_to,
-        limit=filters.limit,
-        starting_after=filters.starting_after,
-    )
+    page = selectors.list_customers(merchant=api_merchant(request), **filters.model_dump())
     mark_blacklisted(page.items)
     return page
 
@@ -73,7 +66,5 @@ def update_customer_restrictions(request, customer_id: str, payload: schemas.Res
         merchant=api_merchant(request),
         customer_id=customer_id,
         actor=api_actor(request),
-        restrict_cit=payload.restrict_cit,
-        restrict_mit=payload.restrict_mit,
-        restrict_reason=payload.restrict_reason,
+        **payload.model_dump(),
     )

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from ninja import Field
 
-from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema
+from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema, PageOut, TextOrNull
 
 from .models import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_REASON_LENGTH, Customer, normalize_email
 from .selectors import blacklisted_emails, is_email_blacklisted
@@ -27,21 +27,13 @@ class CustomerOut(OutputSchema):
 
     id: str
     email: str
-    name: str | None
+    name: TextOrNull
     restrict_cit: bool
     restrict_mit: bool
-    restrict_reason: str | None
+    restrict_reason: TextOrNull
     is_restricted: bool
     is_blacklisted: bool
     created_at: datetime
-
-    @staticmethod
-    def resolve_name(customer: Customer) -> str | None:
-        return customer.name or None
-
-    @staticmethod
-    def resolve_restrict_reason(customer: Customer) -> str | None:
-        return customer.restrict_reason or None
 
     @staticmethod
     def resolve_is_blacklisted(customer: Customer) -> bool:
@@ -72,12 +64,8 @@ class CustomerListQuery(ListQuery):
     created_to: date | None = Field(None, description="Created on or before this day (UTC)")
 
 
-class CustomerListOut(OutputSchema):
+class CustomerListOut(PageOut[CustomerOut]):
     """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
-
-    data: list[CustomerOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class RestrictionsIn(InputSchema):

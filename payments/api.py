@@ -57,17 +57,7 @@ def list_payments(request, filters: Query[schemas.PaymentListQuery]):
     Filters combine: `search`, `displayStatus`, `createdFrom`/`createdTo` (days, both
     included), `currency`, and `amountMin`/`amountMax` (minor units, with `currency`)."""
     page = selectors.list_payments(
-        merchant=api_merchant(request),
-        display_status=filters.display_status,
-        search=filters.search,
-        created_from=filters.created_from,
-        created_to=filters.created_to,
-        currency=filters.currency,
-        amount_min=filters.amount_min,
-        amount_max=filters.amount_max,
-        limit=filters.limit,
-        starting_after=filters.starting_after,
-        with_transactions=True,
+        merchant=api_merchant(request), with_transactions=True, **filters.model_dump()
     )
     mark_blacklisted(payment.customer for payment in page.items)
     return page

@@ -14,7 +14,15 @@ from ninja import Field
 from pydantic import ConfigDict, StringConstraints, field_validator
 
 from core import money
-from core.api import NO_NUL, InputSchema, ListQuery, OutputSchema
+from core.api import (
+    BLANK_IS_NULL,
+    NO_NUL,
+    InputSchema,
+    ListQuery,
+    OutputSchema,
+    PageOut,
+    TextOrNull,
+)
 from customers.schemas import CustomerOut
 
 from .models import (
@@ -40,33 +48,13 @@ Metadata = Annotated[
     Field(max_length=MAX_METADATA_KEYS, description="String keys to string values"),
 ]
 
-PaymentStatus = Literal["succeeded", "failed"]
-Initiator = Literal["CIT", "MIT"]
-DisplayStatusName = Literal[
-    "failed",
-    "chargeback",
-    "voided",
-    "refunded",
-    "partially_refunded",
-    "captured",
-    "authorized",
-]
-TransactionType = Literal[
-    "authorization", "capture", "refund", "void", "chargeback", "chargeback_reversal"
-]
-# requires_approval and canceled: a dashboard refund held for a second admin's
-# approval, then rejected or expired (SPEC 13).
-TransactionStatus = Literal["pending", "succeeded", "failed", "requires_approval", "canceled"]
-ReversalReason = Literal["requested_by_customer", "duplicate", "fraudulent", "other"]
-
-# The Literal types above restate the model's choices for the OpenAPI document;
-# this keeps them from drifting apart.
-assert set(DisplayStatusName.__args__) == set(DisplayStatus.values)
-assert set(TransactionType.__args__) == set(Transaction.Type.values)
-assert set(TransactionStatus.__args__) == set(Transaction.Status.values)
-assert set(ReversalReason.__args__) == set(Transaction.Reason.values)
-assert set(PaymentStatus.__args__) == set(Payment.Status.values)
-assert set(Initiator.__args__) == set(Payment.Initiator.values)
+# The API's enumerations are the model's (one home: the models' choices), in their order.
+PaymentStatus = Literal[*Payment.Status.values]
+Initiator = Literal[*Payment.Initiator.values]
+DisplayStatusName = Literal[*DisplayStatus.values]
+TransactionType = Literal[*Transaction.Type.values]
+TransactionStatus = Literal[*Transaction.Status.values]
+ReversalReason = Literal[*Transaction.Reason.values]
 
 
 # --- in ---------------------------------------------------------------------------------
@@ -139,24 +127,17 @@ class TransactionOut(OutputSchema):
     amount: int
     status: TransactionStatus
     is_external: bool
-    reason: ReversalReason | None
-    note: str | None
-    order_id: str | None
+    reason: Annotated[ReversalReason | None, BLANK_IS_NULL]
+    note: TextOrNull
+    order_id: TextOrNull
     metadata: dict[str, str]
-    gateway_reference: str | None
-    failure_reason: str | None
+    gateway_reference: TextOrNull
+    failure_reason: TextOrNull
     created_by: str = Field(
         description='Who acted: a user\'s email, "API key sk_test_abc…" or "system"'
     )
     created_at: datetime
     processed_at: datetime | None
-
-    @field_validator(
-        "reason", "note", "order_id", "gateway_reference", "failure_reason", mode="before"
-    )
-    @classmethod
-    def blank_is_null(cls, text: str | None) -> str | None:
-        return text or None
 
     @staticmethod
     def resolve_created_by(txn: Transaction) -> str:
@@ -191,7 +172,7 @@ class PaymentOut(OutputSchema):
     """A payment (SPEC 3) with its customer and its transactions, oldest first."""
 
     id: str
-    order_id: str | None
+    order_id: TextOrNull
     amount: int
     currency: str
     status: PaymentStatus
@@ -214,17 +195,13 @@ class PaymentOut(OutputSchema):
     )
     display_status: DisplayStatusName
     processor: ProcessorOut
-    payment_method: PaymentMethodOut | None
+    payment_method: Annotated[PaymentMethodOut | None, BLANK_IS_NULL]
     status_reason: StatusReasonOut | None
     customer: CustomerOut | None
     metadata: dict[str, str]
     transactions: list[TransactionOut]
     created_at: datetime
     updated_at: datetime
-
-    @staticmethod
-    def resolve_order_id(payment: Payment) -> str | None:
-        return payment.order_id or None
 
     @staticmethod
     def resolve_processor(payment: Payment) -> dict:
@@ -234,20 +211,12 @@ class PaymentOut(OutputSchema):
         }
 
     @staticmethod
-    def resolve_payment_method(payment: Payment) -> dict | None:
-        return payment.payment_method or None
-
-    @staticmethod
     def resolve_transactions(payment: Payment) -> list[Transaction]:
         return list(payment.transactions.all())
 
 
-class PaymentListOut(OutputSchema):
+class PaymentListOut(PageOut[PaymentOut]):
     """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
-
-    data: list[PaymentOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class PaymentListQuery(ListQuery):

@@ -50,13 +50,12 @@ def list_subscriptions(request, filters: Query[schemas.SubscriptionListQuery]):
         )
         if customer is None:
             raise ValidationFailed(f"No such customer: '{filters.customer_id}'", param="customerId")
-    page = selectors.list_subscriptions(
+    return selectors.list_subscriptions(
         merchant=merchant,
         customer=customer,
         limit=filters.limit,
         starting_after=filters.starting_after,
     )
-    return page
 
 
 @router.get(

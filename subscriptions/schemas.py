@@ -7,14 +7,13 @@ from ninja import Field
 from pydantic import Strict
 
 from core import money
-from core.api import InputSchema, ListQuery, OutputSchema
+from core.api import InputSchema, ListQuery, OutputSchema, PageOut
 
 from .models import Subscription
 
-SubscriptionInterval = Literal["day", "week", "month"]
-SubscriptionStatus = Literal["active", "canceled"]
-assert set(SubscriptionInterval.__args__) == set(Subscription.Interval.values)
-assert set(SubscriptionStatus.__args__) == set(Subscription.Status.values)
+# The API's enumerations are the model's, in their order.
+SubscriptionInterval = Literal[*Subscription.Interval.values]
+SubscriptionStatus = Literal[*Subscription.Status.values]
 
 
 class SubscriptionCreateIn(InputSchema):
@@ -48,9 +47,5 @@ class SubscriptionListQuery(ListQuery):
     customer_id: str | None = Field(None, max_length=40, description="Only this customer's")
 
 
-class SubscriptionListOut(OutputSchema):
+class SubscriptionListOut(PageOut[SubscriptionOut]):
     """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
-
-    data: list[SubscriptionOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")

@@ -13,12 +13,7 @@ router = Router(tags=["events"])
 def list_events(request, filters: Query[schemas.EventListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
     For the next page pass `nextCursor` as `startingAfter`; `type` keeps one type."""
-    return selectors.list_events(
-        merchant=api_merchant(request),
-        type=filters.type,
-        limit=filters.limit,
-        starting_after=filters.starting_after,
-    )
+    return selectors.list_events(merchant=api_merchant(request), **filters.model_dump())
 
 
 @router.get(

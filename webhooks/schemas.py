@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from ninja import Field
 
-from core.api import ListQuery, OutputSchema
+from core.api import ListQuery, OutputSchema, PageOut
 
 from .models import EVENT_TYPES
 
@@ -23,12 +23,8 @@ class EventOut(OutputSchema):
     created_at: datetime
 
 
-class EventListOut(OutputSchema):
+class EventListOut(PageOut[EventOut]):
     """One page, newest first. Pass `nextCursor` as `startingAfter` for the next page."""
-
-    data: list[EventOut]
-    has_more: bool
-    next_cursor: str | None = Field(description="Null on the last page")
 
 
 class EventListQuery(ListQuery):
