@@ -34,6 +34,7 @@ from .common import (
     ensure_wrk,
     error_row,
     log,
+    or_error_row,
     p50,
     percentile,
     post_json,
@@ -293,14 +294,8 @@ def in_process(ids: list[str], *, key: str) -> Row:
         started = time.perf_counter()
         post(payment_id)
         samples.append((time.perf_counter() - started) * 1000)
-    return Row(
-        SECTION,
-        "reverse in-process (test client, external 1-unit refund)",
-        p50=p50(samples),
-        p95=percentile(samples, 95),
-        sql=sql,
-        note=f"n={len(samples)}",
-    )
+    label = "reverse in-process (test client, external 1-unit refund)"
+    return Row.timed(SECTION, label, samples, sql=sql, note=f"n={len(samples)}")
 
 
 def run(*, log_dir: Path) -> list[Row]:
@@ -315,10 +310,8 @@ def run(*, log_dir: Path) -> list[Row]:
     racers = ids[800 + 4 * SLICE : 800 + 4 * SLICE + 2]
     inproc = ids[800 + 4 * SLICE + 2 :]
 
-    try:
+    with or_error_row(rows, SECTION, "reverse in-process (test client)"):
         rows.append(in_process(inproc, key=key))
-    except Exception as error:
-        rows.append(error_row(SECTION, "reverse in-process (test client)", error))
 
     tmp = Path(tempfile.mkdtemp(prefix="lua-", dir=log_dir))
     product = floor = None
@@ -344,17 +337,13 @@ def run(*, log_dir: Path) -> list[Row]:
             zip([("product", 1), ("floor", 1), ("product", 16), ("floor", 16)], runs, strict=True)
         )
         for threads, conns in ((1, 1), (2, 16)):
-            try:
+            with or_error_row(rows, SECTION, f"reverse via wrk -t{threads} -c{conns}"):
                 rows += compare(servers, slices, key=key, threads=threads, conns=conns, tmp=tmp)
-            except Exception as error:
-                rows.append(error_row(SECTION, f"reverse via wrk -t{threads} -c{conns}", error))
 
         for (name, port), payment_id in zip(servers.items(), racers, strict=True):
             label = f"{RACERS} racing 1-unit refunds of one payment, {name}"
-            try:
+            with or_error_row(rows, SECTION, label):
                 rows.append(race_row(label, race(port, payment_id, key=key)))
-            except Exception as error:
-                rows.append(error_row(SECTION, label, error))
     except Exception as error:
         rows.append(error_row(SECTION, "reverse under gunicorn", error))
     finally:

@@ -81,10 +81,25 @@ class Row:
     sql: float | None = None
     note: str = ""
 
+    @classmethod
+    def timed(cls, section: str, label: str, samples: list[float], **fields) -> Row:
+        """A row of latencies: p50 and p95 of the samples (milliseconds)."""
+        return cls(section, label, p50=p50(samples), p95=percentile(samples, 95), **fields)
+
 
 def error_row(section: str, label: str, error: BaseException) -> Row:
     text = f"{type(error).__name__}: {error}".replace("\n", " ").replace("|", "/")
     return Row(section, label, note=f"error: {text[:300]}")
+
+
+@contextlib.contextmanager
+def or_error_row(rows: list[Row], section: str, label: str):
+    """Run one measurement; if it fails, the table gets an error row under its label
+    instead of the whole section stopping (a bench reports what it could measure)."""
+    try:
+        yield
+    except Exception as error:
+        rows.append(error_row(section, label, error))
 
 
 def percentile(samples: list[float], pct: float) -> float:

@@ -26,10 +26,9 @@ from .common import (
     api_key_for,
     connect,
     drain_backlog,
-    error_row,
     log,
+    or_error_row,
     p50,
-    percentile,
     post_json,
     product_env,
     start,
@@ -48,6 +47,14 @@ def flush_redis() -> None:
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def flush_redis_quietly() -> None:
+    """After a section: empty the bench's Redis db, logging (not raising) a failure."""
+    try:
+        flush_redis()
+    except Exception as error:
+        log(f"could not flush redis db 14: {error}")
 
 
 def refund(port: int, payment_id: str, key: str) -> tuple[str, float]:
@@ -104,7 +111,7 @@ def latency(port: int, ids: list[str], key: str, concurrency: int) -> Row:
             totals.append((time.perf_counter() - started) * 1000)
             requests.append(ms)
     note = f"n={len(totals)}; the POST alone: p50 {p50(requests):.1f} ms"
-    return Row(SECTION, label, p50=p50(totals), p95=percentile(totals, 95), note=note)
+    return Row.timed(SECTION, label, totals, note=note)
 
 
 def enqueue(port: int, ids: list[str], key: str) -> tuple[list[str], float]:
@@ -148,45 +155,34 @@ def run(*, log_dir: Path) -> list[Row]:
     rows: list[Row] = []
     web = None
     try:
-        flush_redis()
-        ids = captured_payments(merchant.id, 2 * (LATENCY_SAMPLES + 1 + BACKLOG))
-        log("e2e: starting gunicorn with the Redis broker")
-        web, port = start_gunicorn(
-            "config.wsgi", env=product_env(broker=True), log_dir=log_dir, name="gunicorn-e2e"
-        )
-        chunk = LATENCY_SAMPLES + 1 + BACKLOG
-        for i, concurrency in enumerate((1, 2)):
-            mine = ids[i * chunk : (i + 1) * chunk]
-            worker = start_worker(concurrency, log_dir)
-            try:
-                rows.append(latency(port, mine[: LATENCY_SAMPLES + 1], key, concurrency))
-                log(f"  {rows[-1].label}: p50 {rows[-1].p50:.1f} ms")
-            except Exception as error:
-                rows.append(error_row(SECTION, f"latency, {concurrency} worker(s)", error))
-            finally:
-                stop(worker, timeout=30)
-            try:
-                txns, enqueue_rate = enqueue(port, mine[LATENCY_SAMPLES + 1 :], key)
-                if concurrency == 1:
-                    rows.append(
-                        Row(
-                            SECTION,
-                            "enqueue non-external refunds via gunicorn (8 clients, no worker)",
-                            rps=enqueue_rate,
-                            note=f"{len(txns)} requests",
+        with or_error_row(rows, SECTION, "end to end"):
+            flush_redis()
+            ids = captured_payments(merchant.id, 2 * (LATENCY_SAMPLES + 1 + BACKLOG))
+            log("e2e: starting gunicorn with the Redis broker")
+            web, port = start_gunicorn(
+                "config.wsgi", env=product_env(broker=True), log_dir=log_dir, name="gunicorn-e2e"
+            )
+            chunk = LATENCY_SAMPLES + 1 + BACKLOG
+            for i, concurrency in enumerate((1, 2)):
+                mine = ids[i * chunk : (i + 1) * chunk]
+                worker = start_worker(concurrency, log_dir)
+                try:
+                    with or_error_row(rows, SECTION, f"latency, {concurrency} worker(s)"):
+                        rows.append(latency(port, mine[: LATENCY_SAMPLES + 1], key, concurrency))
+                        log(f"  {rows[-1].label}: p50 {rows[-1].p50:.1f} ms")
+                finally:
+                    stop(worker, timeout=30)
+                with or_error_row(rows, SECTION, f"throughput, {concurrency} worker(s)"):
+                    txns, enqueue_rate = enqueue(port, mine[LATENCY_SAMPLES + 1 :], key)
+                    if concurrency == 1:
+                        label = "enqueue non-external refunds via gunicorn (8 clients, no worker)"
+                        rows.append(
+                            Row(SECTION, label, rps=enqueue_rate, note=f"{len(txns)} requests")
                         )
-                    )
-                rows.append(drain(txns, concurrency, log_dir))
-                log(f"  {rows[-1].label}: {rows[-1].rps:.0f}/s")
-            except Exception as error:
-                rows.append(error_row(SECTION, f"throughput, {concurrency} worker(s)", error))
-    except Exception as error:
-        rows.append(error_row(SECTION, "end to end", error))
+                    rows.append(drain(txns, concurrency, log_dir))
+                    log(f"  {rows[-1].label}: {rows[-1].rps:.0f}/s")
     finally:
         if web is not None:
             stop(web)
-        try:
-            flush_redis()
-        except Exception as error:
-            log(f"could not flush redis db 14: {error}")
+        flush_redis_quietly()
     return rows

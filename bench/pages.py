@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from payments.models import DisplayStatus
 
-from .common import BIG_MERCHANT, Row, admin_email, error_row, log, p50, percentile
+from .common import BIG_MERCHANT, Row, admin_email, error_row, log
 from .fill import FIFTY_TXN_PAYMENT, FIRST_NAMES, LAST_NAMES, read_marker
 
 SECTION = "pages"
@@ -332,14 +332,7 @@ def measure(client, page: Page, t: dict, *, repeat: int, budget: float, planned:
         note += f"; over budget: {sql} SQL statements, {page.max_sql} before"
     if problem:
         note += f"; unexpected answer: {problem}"
-    return Row(
-        SECTION,
-        page.label,
-        p50=p50(samples),
-        p95=percentile(samples, 95),
-        sql=sql,
-        note=note,
-    )
+    return Row.timed(SECTION, page.label, samples, sql=sql, note=note)
 
 
 def run(*, repeat: int, budget: float) -> list[Row]:

@@ -30,12 +30,12 @@ from .common import (
     Row,
     admin_email,
     drain_backlog,
-    error_row,
     log,
+    or_error_row,
     product_env,
     start,
 )
-from .e2e import flush_redis
+from .e2e import flush_redis, flush_redis_quietly
 
 SECTION = "webhooks"
 EVENTS = 2000
@@ -214,6 +214,16 @@ def drain(endpoint_id: str, events: list[str], concurrency: int, receiver, log_d
     return Row(SECTION, label, rps=rate, note=note)
 
 
+def recording_row(ids: list[str], seconds: float) -> Row:
+    return Row(
+        SECTION,
+        f"events recorded through the outbox ({BATCH} per transaction, "
+        "payment JSON, deliveries queued on commit, no worker)",
+        rps=len(ids) / seconds if seconds else None,
+        note=f"{len(ids)} events in {seconds:.1f} s (one process)",
+    )
+
+
 def run(*, log_dir: Path, events: int = EVENTS) -> list[Row]:
     from merchants.models import Merchant, User
 
@@ -221,40 +231,26 @@ def run(*, log_dir: Path, events: int = EVENTS) -> list[Row]:
     user = User.objects.get(email=admin_email(BIG_MERCHANT))
     rows: list[Row] = []
     try:
-        flush_redis()
-        receiver = Receiver()
-        endpoint_id, secret = make_endpoint(
-            merchant, user, f"http://127.0.0.1:{receiver.port}/hooks"
-        )
-        receiver.use_secret(secret)
-        with receiver:
-            for concurrency in (1, 2):
-                try:
-                    receiver.reset()
-                    ids, seconds = record_events(events, log_dir)
-                    if concurrency == 1:
-                        rows.append(
-                            Row(
-                                SECTION,
-                                f"events recorded through the outbox ({BATCH} per transaction, "
-                                "payment JSON, deliveries queued on commit, no worker)",
-                                rps=len(ids) / seconds if seconds else None,
-                                note=f"{len(ids)} events in {seconds:.1f} s (one process)",
-                            )
-                        )
-                    rows.append(drain(endpoint_id, ids, concurrency, receiver, log_dir))
-                    log(f"  {rows[-1].label}: {rows[-1].rps or 0:.0f}/s; {rows[-1].note}")
-                except Exception as error:
-                    rows.append(error_row(SECTION, f"deliveries, {concurrency} worker(s)", error))
-    except Exception as error:
-        rows.append(error_row(SECTION, "webhook delivery", error))
-    finally:
-        try:
-            # The endpoint (and its deliveries) goes: later runs and sections see none.
-            from webhooks.models import Endpoint
-
-            Endpoint.objects.filter(merchant=merchant, description=DESCRIPTION).delete()
+        with or_error_row(rows, SECTION, "webhook delivery"):
             flush_redis()
-        except Exception as error:
-            log(f"could not flush redis db 14: {error}")
+            receiver = Receiver()
+            endpoint_id, secret = make_endpoint(
+                merchant, user, f"http://127.0.0.1:{receiver.port}/hooks"
+            )
+            receiver.use_secret(secret)
+            with receiver:
+                for concurrency in (1, 2):
+                    with or_error_row(rows, SECTION, f"deliveries, {concurrency} worker(s)"):
+                        receiver.reset()
+                        ids, seconds = record_events(events, log_dir)
+                        if concurrency == 1:
+                            rows.append(recording_row(ids, seconds))
+                        rows.append(drain(endpoint_id, ids, concurrency, receiver, log_dir))
+                        log(f"  {rows[-1].label}: {rows[-1].rps or 0:.0f}/s; {rows[-1].note}")
+    finally:
+        # The endpoint (and its deliveries) goes: later runs and sections see none.
+        from webhooks.models import Endpoint
+
+        Endpoint.objects.filter(merchant=merchant, description=DESCRIPTION).delete()
+        flush_redis_quietly()
     return rows

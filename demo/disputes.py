@@ -9,18 +9,24 @@ from django.utils import timezone
 
 from chargebacks import services
 from chargebacks.models import Dispute
+from chargebacks.services import DisputeTerms
 from core.actors import Actor
 from merchants.models import Merchant, User
 from payments.models import Payment
 
-# (what it shows, reason, network and code, days to the deadline, the steps after opening)
+
+def _terms(category: str, network: str, code: str) -> DisputeTerms:
+    return DisputeTerms(reason_category=category, network=network, reason_code=code)
+
+
+# (what it shows, the dispute's terms, days to the deadline, the steps after opening)
 PLANS = [
-    ("needs_response", "product_not_received", "visa", "13.1", 9, []),
-    ("overdue", "fraudulent", "mastercard", "4837", -3, []),
-    ("under_review", "product_unacceptable", "visa", "13.3", 6, ["submit"]),
-    ("won", "duplicate", "amex", "P08", 4, ["submit", "won"]),
-    ("lost", "subscription_canceled", "discover", "4541", 5, ["submit", "lost"]),
-    ("accepted", "credit_not_processed", "visa", "13.6", 8, ["accept"]),
+    ("needs_response", _terms("product_not_received", "visa", "13.1"), 9, []),
+    ("overdue", _terms("fraudulent", "mastercard", "4837"), -3, []),
+    ("under_review", _terms("product_unacceptable", "visa", "13.3"), 6, ["submit"]),
+    ("won", _terms("duplicate", "amex", "P08"), 4, ["submit", "won"]),
+    ("lost", _terms("subscription_canceled", "discover", "4541"), 5, ["submit", "lost"]),
+    ("accepted", _terms("credit_not_processed", "visa", "13.6"), 8, ["accept"]),
 ]
 EVIDENCE = {
     "product_description": "Wireless headphones, order shipped the day after purchase.",
@@ -50,20 +56,15 @@ def seed_dispute_demo(*, merchant: Merchant, agent_user: User, admin_user: User)
         .order_by("-created_at")
     )
     opened = 0
-    for state, category, network, code, days, steps in PLANS:
+    for state, terms, days, steps in PLANS:
         if _present(merchant, state):
             continue
         payment = next(candidates, None)
         if payment is None:
             break
+        due_by = timezone.now() + timedelta(days=days)
         answered = services.record_chargeback(
-            merchant=merchant,
-            payment_id=payment.id,
-            actor=agent,
-            reason_category=category,
-            network=network,
-            reason_code=code,
-            evidence_due_by=timezone.now() + timedelta(days=days),
+            merchant=merchant, payment_id=payment.id, actor=agent, evidence_due_by=due_by, **terms
         )
         dispute = answered.disputes.get()
         for step in steps:
