@@ -16,8 +16,10 @@ from collections.abc import Callable
 
 from django import forms
 from django.db import IntegrityError, transaction
+from django.forms.utils import flatatt
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from . import money
 from .errors import DomainError
@@ -64,6 +66,28 @@ class AmountField(forms.CharField):
             return money.parse_major(text, self.currency)
         except money.MoneyError as error:
             raise forms.ValidationError(str(error)) from None
+
+
+class QuickSelect(forms.Select):
+    """A select written in Python, with the same markup as Django's templates give. A
+    currency list has some 180 options, and through templates each one is an include:
+    the payments list's filters spent about a quarter of the page's time on them.
+    (No option groups: for flat choices only.)"""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], flatatt(option["attrs"]), option["label"])
+                for _group, group_options, _index in widget["optgroups"]
+                for option in group_options
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+        )
 
 
 class FormToken:

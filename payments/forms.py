@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import money
-from core.forms import AmountField, TokenForm
+from core.forms import AmountField, QuickSelect, TokenForm
 from core.lists import CreatedBetweenForm
 
 from . import dashboard_selectors
@@ -29,11 +29,13 @@ class PaymentFilterForm(CreatedBetweenForm):
         label="Status",
         choices=[("", "All statuses"), *DisplayStatus.choices],
         required=False,
+        widget=QuickSelect,
     )
     currency = forms.ChoiceField(
         label="Currency",
         choices=[("", "Any currency"), *((code, code) for code in sorted(money.CURRENCIES))],
         required=False,
+        widget=QuickSelect,
     )
     # In major units, read exactly (core.money.parse_major) in the chosen currency.
     amount_min = AmountField(label="Amount from", required=False, max_length=32)
@@ -304,7 +306,9 @@ class ApprovalThresholdForm(forms.Form):
     an empty amount removes it."""
 
     currency = forms.ChoiceField(
-        label="Currency", choices=[(code, code) for code in sorted(money.CURRENCIES)]
+        label="Currency",
+        choices=[(code, code) for code in sorted(money.CURRENCIES)],
+        widget=QuickSelect,
     )
     amount = AmountField(
         label="Refunds over",

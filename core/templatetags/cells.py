@@ -55,3 +55,9 @@ def copyable(value, label: str, *, cut: str = "m", href: str | None = None) -> S
         label,
         COPY_ICON,
     )
+
+
+@register.simple_tag
+def status_badge(status: str, label: str) -> SafeString:
+    """A payment's display status as a badge, coloured by its value."""
+    return format_html('<span class="badge badge-{}">{}</span>', status, label)
