@@ -17,6 +17,13 @@ def optional_reference(to, *, related_name: str = "+") -> models.ForeignKey:
     )
 
 
+def newest_first_index(*leading: str, name: str) -> models.Index:
+    """The index of a list read newest first and paged by (created_at, id), the order of
+    core.paging.keyset_page: the columns the list is filtered on (its merchant, ...),
+    then -created_at, -id, so a page is one range of the index whatever the table size."""
+    return models.Index(fields=[*leading, "-created_at", "-id"], name=name)
+
+
 class FormSubmissionQuerySet(models.QuerySet):
     def purge_expired(self, *, now=None) -> int:
         """Forget submissions older than RETENTION; answers how many."""

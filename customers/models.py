@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from core.actors import actor_label
 from core.ids import new_id
-from core.models import MerchantQuerySet, optional_reference
+from core.models import MerchantQuerySet, newest_first_index, optional_reference
 from merchants.models import Merchant
 
 MAX_EMAIL_LENGTH = 254
@@ -75,7 +75,7 @@ class Customer(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["merchant", "-created_at", "-id"], name="customer_recent_idx"),
+            newest_first_index("merchant", name="customer_recent_idx"),
             # Blacklisting an email finds its customers at every merchant.
             models.Index(Lower("email"), name="customer_email_lower_idx"),
         ]

@@ -6,7 +6,7 @@ from django.db.models import Case, F, Q, Value, When
 
 from core import money
 from core.ids import new_id
-from core.models import MerchantQuerySet, optional_reference
+from core.models import MerchantQuerySet, newest_first_index, optional_reference
 from merchants.models import Merchant, RecordedBy
 
 from .reasons import reason_message
@@ -138,11 +138,8 @@ class Payment(models.Model):
         ]
         indexes = [
             # The dashboard list: per merchant, newest first, keyset-paged.
-            models.Index(fields=["merchant", "-created_at", "-id"], name="payment_recent_idx"),
-            models.Index(
-                fields=["merchant", "display_status", "-created_at", "-id"],
-                name="payment_status_recent_idx",
-            ),
+            newest_first_index("merchant", name="payment_recent_idx"),
+            newest_first_index("merchant", "display_status", name="payment_status_recent_idx"),
             models.Index(fields=["merchant", "order_id"], name="payment_order_idx"),
             models.Index(fields=["customer", "-created_at"], name="payment_customer_idx"),
             # The gateway's webhooks find a payment by its reference (gateway_events).
