@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history import register
 
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, optional_reference
 
 
 class AuditLogImmutable(Exception):
@@ -82,25 +82,11 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # PROTECT: a user, key or merchant that acted can be deactivated or revoked, never
     # deleted from under its audit trail (SET_NULL would have to UPDATE this table).
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    actor_api_key = models.ForeignKey(
-        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor_user = optional_reference(settings.AUTH_USER_MODEL)
+    actor_api_key = optional_reference("merchants.ApiKey")
     # Kept in clear so the entry reads the same even if the user's email changes.
     actor_label = models.CharField(max_length=254)
-    merchant = models.ForeignKey(
-        "merchants.Merchant",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="audit_entries",
-    )
+    merchant = optional_reference("merchants.Merchant", related_name="audit_entries")
     action = models.CharField(max_length=40, choices=Action.choices)
     target_type = models.CharField(max_length=60, blank=True)
     target_id = models.CharField(max_length=255, blank=True)

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from core import money
 from core.ids import new_id
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, optional_reference
 from merchants.models import Merchant
 from payments.models import MAX_NOTE_LENGTH, Transaction
 
@@ -44,9 +44,7 @@ class RefundBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    confirmed_by = optional_reference(settings.AUTH_USER_MODEL)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

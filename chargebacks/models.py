@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from core import money
 from core.ids import new_id
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, optional_reference
 from merchants.models import Merchant, RecordedBy
 
 # Limits of a dispute's evidence (SPEC 10), defined once.
@@ -147,9 +147,7 @@ class Dispute(RecordedBy):
     payment = models.ForeignKey(
         "payments.Payment", on_delete=models.PROTECT, related_name="disputes"
     )
-    chargeback = models.ForeignKey(
-        Chargeback, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes"
-    )
+    chargeback = optional_reference(Chargeback, related_name="disputes")
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     network = models.CharField(max_length=20, choices=Network.choices, default=Network.OTHER)

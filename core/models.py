@@ -8,6 +8,22 @@ from .errors import ValidationFailed
 RETENTION = timedelta(hours=24)
 
 
+def optional_reference(to, *, related_name: str = "+") -> models.ForeignKey:
+    """A link to another row that may be absent (null, and blank in forms) and that keeps
+    the row it points to: PROTECT, because a record, a ledger entry or the audit trail
+    must never lose what it refers to, nor be deleted along with it."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.PROTECT, related_name=related_name
+    )
+
+
+def newest_first_index(*leading: str, name: str) -> models.Index:
+    """The index of a list read newest first and paged by (created_at, id), the order of
+    core.paging.keyset_page: the columns the list is filtered on (its merchant, ...),
+    then -created_at, -id, so a page is one range of the index whatever the table size."""
+    return models.Index(fields=[*leading, "-created_at", "-id"], name=name)
+
+
 class FormSubmissionQuerySet(models.QuerySet):
     def purge_expired(self, *, now=None) -> int:
         """Forget submissions older than RETENTION; answers how many."""

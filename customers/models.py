@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from core.actors import actor_label
 from core.ids import new_id
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, newest_first_index, optional_reference
 from merchants.models import Merchant
 
 MAX_EMAIL_LENGTH = 254
@@ -75,7 +75,7 @@ class Customer(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["merchant", "-created_at", "-id"], name="customer_recent_idx"),
+            newest_first_index("merchant", name="customer_recent_idx"),
             # Blacklisting an email finds its customers at every merchant.
             models.Index(Lower("email"), name="customer_email_lower_idx"),
         ]
@@ -131,24 +131,12 @@ class BlacklistEntry(models.Model):
     )
     reason = models.CharField(max_length=MAX_REASON_LENGTH)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.PERSON)
-    chargeback = models.ForeignKey(
-        "chargebacks.Chargeback",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="blacklist_entries",
-    )
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    added_by_api_key = models.ForeignKey(
-        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    chargeback = optional_reference("chargebacks.Chargeback", related_name="blacklist_entries")
+    added_by = optional_reference(settings.AUTH_USER_MODEL)
+    added_by_api_key = optional_reference("merchants.ApiKey")
     created_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)
-    removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    removed_by = optional_reference(settings.AUTH_USER_MODEL)
     removal_reason = models.CharField(max_length=MAX_REASON_LENGTH, blank=True)
 
     history = HistoricalRecords()

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from core.actors import actor_label
 from core.ids import new_id
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, optional_reference
 
 
 class Merchant(models.Model):
@@ -57,9 +57,7 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField("email address", unique=True)
-    merchant = models.ForeignKey(
-        Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
-    )
+    merchant = optional_reference(Merchant, related_name="members")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -140,12 +138,8 @@ class ApiKey(models.Model):
 class RecordedBy(models.Model):
     """Who made a row: a dashboard user or an API key (neither: the system)."""
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_by_api_key = models.ForeignKey(
-        "merchants.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = optional_reference(settings.AUTH_USER_MODEL)
+    created_by_api_key = optional_reference("merchants.ApiKey")
 
     class Meta:
         abstract = True

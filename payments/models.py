@@ -6,7 +6,7 @@ from django.db.models import Case, F, Q, Value, When
 
 from core import money
 from core.ids import new_id
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, newest_first_index, optional_reference
 from merchants.models import Merchant, RecordedBy
 
 from .reasons import reason_message
@@ -81,20 +81,8 @@ class Payment(models.Model):
 
     id = models.CharField(primary_key=True, max_length=40, default=new_payment_id, editable=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payments")
-    customer = models.ForeignKey(
-        "customers.Customer",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="payments",
-    )
-    subscription = models.ForeignKey(
-        "subscriptions.Subscription",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="payments",
-    )
+    customer = optional_reference("customers.Customer", related_name="payments")
+    subscription = optional_reference("subscriptions.Subscription", related_name="payments")
     order_id = models.CharField(max_length=MAX_ORDER_ID_LENGTH, blank=True)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -150,11 +138,8 @@ class Payment(models.Model):
         ]
         indexes = [
             # The dashboard list: per merchant, newest first, keyset-paged.
-            models.Index(fields=["merchant", "-created_at", "-id"], name="payment_recent_idx"),
-            models.Index(
-                fields=["merchant", "display_status", "-created_at", "-id"],
-                name="payment_status_recent_idx",
-            ),
+            newest_first_index("merchant", name="payment_recent_idx"),
+            newest_first_index("merchant", "display_status", name="payment_status_recent_idx"),
             models.Index(fields=["merchant", "order_id"], name="payment_order_idx"),
             models.Index(fields=["customer", "-created_at"], name="payment_customer_idx"),
             # The gateway's webhooks find a payment by its reference (gateway_events).
@@ -564,13 +549,7 @@ class RefundApproval(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = optional_reference(settings.AUTH_USER_MODEL)
     decided_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=MAX_NOTE_LENGTH, blank=True)
 

@@ -2,7 +2,7 @@ from django.db import models
 
 from core import money
 from core.ids import new_id
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, newest_first_index
 from customers.models import Customer
 from merchants.models import Merchant
 
@@ -66,7 +66,7 @@ class Subscription(models.Model):
                 condition=models.Q(charge_pending_since__isnull=False),
                 name="subscription_pending_idx",
             ),
-            models.Index(fields=["merchant", "-created_at", "-id"], name="subscription_recent_idx"),
+            newest_first_index("merchant", name="subscription_recent_idx"),
         ]
         constraints = [
             models.CheckConstraint(

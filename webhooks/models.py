@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.ids import new_id
-from core.models import MerchantQuerySet
+from core.models import MerchantQuerySet, newest_first_index
 
 # Every event type a merchant can subscribe to. Adding one is one line here and one
 # `outbox.record(...)` call in the service that makes the change.
@@ -137,10 +137,8 @@ class Event(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["merchant", "-created_at", "-id"], name="wh_event_newest"),
-            models.Index(
-                fields=["merchant", "type", "-created_at", "-id"], name="wh_event_type_newest"
-            ),
+            newest_first_index("merchant", name="wh_event_newest"),
+            newest_first_index("merchant", "type", name="wh_event_type_newest"),
         ]
 
     def __str__(self) -> str:
@@ -187,7 +185,7 @@ class Delivery(models.Model):
                 name="wh_delivery_due",
                 condition=models.Q(status="pending"),
             ),
-            models.Index(fields=["endpoint", "-created_at", "-id"], name="wh_delivery_newest"),
+            newest_first_index("endpoint", name="wh_delivery_newest"),
         ]
         verbose_name_plural = "deliveries"
 
