@@ -1,6 +1,7 @@
 """What an API endpoint module needs (the plumbing that every operation gets lives in
-config/api/): the schema bases, the error shape to declare in `response=`, and the
-request's merchant and actor, both decided by its API key."""
+config/api/): the schema bases, the error shape to declare in `response=`, the router
+whose create, list and retrieve operations declare their answers, and the request's
+merchant and actor, both decided by its API key."""
 
 from __future__ import annotations
 
