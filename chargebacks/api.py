@@ -6,10 +6,10 @@ shape are applied to every operation by config.api.
 """
 
 from django.http import FileResponse
-from ninja import Field, File, Query, Router
+from ninja import Field, File, Query
 from ninja.files import UploadedFile
 
-from core.api import api_actor, api_merchant, errors
+from core.api import ApiRouter, api_actor, api_merchant, errors
 from customers.models import MAX_REASON_LENGTH
 from customers.schemas import RestrictionsIn
 
@@ -26,8 +26,8 @@ from .schemas import (
     PaymentWithDisputesOut,
 )
 
-router = Router(tags=["chargebacks"])
-disputes_router = Router(tags=["disputes"])
+router = ApiRouter(tags=["chargebacks"])
+disputes_router = ApiRouter(tags=["disputes"])
 
 
 class RecordChargebackIn(DisputeTermsIn):
@@ -77,9 +77,7 @@ def record_chargeback(request, payment_id: str, payload: RecordChargebackIn | No
     )
 
 
-@disputes_router.get(
-    "/disputes", response={200: DisputeListOut, **errors(400)}, summary="List disputes"
-)
+@disputes_router.list_page("/disputes", DisputeListOut, summary="List disputes")
 def list_disputes(request, filters: Query[DisputeListQuery]):
     """Soonest evidence deadline first, one page at a time: `{"data", "hasMore",
     "nextCursor"}`; pass `nextCursor` as `startingAfter`. Filters combine: `status`,
@@ -87,11 +85,7 @@ def list_disputes(request, filters: Query[DisputeListQuery]):
     return selectors.list_disputes(merchant=api_merchant(request), **filters.model_dump())
 
 
-@disputes_router.get(
-    "/disputes/{dispute_id}",
-    response={200: DisputeOut, **errors(404)},
-    summary="Retrieve a dispute",
-)
+@disputes_router.retrieve("/disputes/{dispute_id}", DisputeOut, summary="Retrieve a dispute")
 def get_dispute(request, dispute_id: str):
     return services.get_dispute(merchant=api_merchant(request), dispute_id=dispute_id)
 

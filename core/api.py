@@ -1,6 +1,7 @@
 """What an API endpoint module needs (the plumbing that every operation gets lives in
-config/api/): the schema bases, the error shape to declare in `response=`, and the
-request's merchant and actor, both decided by its API key."""
+config/api/): the schema bases, the error shape to declare in `response=`, the router
+whose create, list and retrieve operations declare their answers, and the request's
+merchant and actor, both decided by its API key."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Schema
+from ninja import Field, Router, Schema
 from ninja.responses import NinjaJSONEncoder
 from pydantic import BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -107,6 +108,25 @@ class ErrorOut(Schema):
 def errors(*statuses: int) -> dict:
     """`response=` entries declaring these error statuses with the error shape."""
     return dict.fromkeys(statuses, ErrorOut)
+
+
+class ApiRouter(Router):
+    """A router with the operations every resource has, each declaring the answers of
+    its kind: `@router.retrieve("/customers/{customer_id}", CustomerOut, summary=...)`.
+    Any other operation is declared with `get`/`post` as usual."""
+
+    def create(self, path: str, out, *refusals: int, summary: str):
+        """POST that makes an object: `out`, 400 for bad input, or `refusals` (403
+        for a restricted customer, 409 for a conflict)."""
+        return self.post(path, response={200: out, **errors(400, *refusals)}, summary=summary)
+
+    def list_page(self, path: str, page, *, summary: str):
+        """GET of one page of a list (a PageOut): 400 for a bad filter."""
+        return self.get(path, response={200: page, **errors(400)}, summary=summary)
+
+    def retrieve(self, path: str, out, *, summary: str):
+        """GET of one object: 404 when the merchant has none with that id."""
+        return self.get(path, response={200: out, **errors(404)}, summary=summary)
 
 
 def api_merchant(request: HttpRequest):

@@ -5,21 +5,17 @@ error that the API answers in its error shape. Authentication, idempotency and t
 error shape are applied to every operation by config.api.
 """
 
-from ninja import Query, Router
+from ninja import Query
 
-from core.api import api_actor, api_merchant, errors
+from core.api import ApiRouter, api_actor, api_merchant, errors
 
 from . import schemas, selectors, services
 from .schemas import mark_blacklisted
 
-router = Router(tags=["customers"])
+router = ApiRouter(tags=["customers"])
 
 
-@router.post(
-    "/customers",
-    response={200: schemas.CustomerOut, **errors(400, 409)},
-    summary="Create a customer",
-)
+@router.create("/customers", schemas.CustomerOut, 409, summary="Create a customer")
 def create_customer(request, payload: schemas.CustomerCreateIn):
     """One customer per email per merchant, compared case-insensitively: an email the
     merchant already has answers 409 `conflict` naming the existing customer."""
@@ -31,9 +27,7 @@ def create_customer(request, payload: schemas.CustomerCreateIn):
     )
 
 
-@router.get(
-    "/customers", response={200: schemas.CustomerListOut, **errors(400)}, summary="List customers"
-)
+@router.list_page("/customers", schemas.CustomerListOut, summary="List customers")
 def list_customers(request, filters: Query[schemas.CustomerListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
     `search` (in any case) matches the start of an email or a customer id, or any part
@@ -43,11 +37,7 @@ def list_customers(request, filters: Query[schemas.CustomerListQuery]):
     return page
 
 
-@router.get(
-    "/customers/{customer_id}",
-    response={200: schemas.CustomerOut, **errors(404)},
-    summary="Retrieve a customer",
-)
+@router.retrieve("/customers/{customer_id}", schemas.CustomerOut, summary="Retrieve a customer")
 def get_customer(request, customer_id: str):
     return selectors.get_customer(merchant=api_merchant(request), customer_id=customer_id)
 

@@ -6,16 +6,16 @@ error shape are applied to every operation by config.api.
 """
 
 from django.http import HttpResponse
-from ninja import Query, Router
+from ninja import Query
 
-from core.api import api_actor, api_merchant, errors
+from core.api import ApiRouter, api_actor, api_merchant, errors
 from customers.schemas import mark_blacklisted
 from merchants.models import Merchant
 
 from . import events, schemas, selectors, services
 from .models import Payment
 
-router = Router(tags=["payments"])
+router = ApiRouter(tags=["payments"])
 
 
 def _answer(*, merchant: Merchant, payment_id: str) -> Payment:
@@ -24,7 +24,7 @@ def _answer(*, merchant: Merchant, payment_id: str) -> Payment:
     return selectors.get_payment(merchant=merchant, payment_id=payment_id)
 
 
-@router.post("", response={200: schemas.PaymentOut, **errors(400, 403)}, summary="Create a payment")
+@router.create("", schemas.PaymentOut, 403, summary="Create a payment")
 def create_payment(request, payload: schemas.PaymentCreateIn):
     """Authorize (and capture, unless `capture` is false) a payment, synchronously.
 
@@ -50,7 +50,7 @@ def create_payment(request, payload: schemas.PaymentCreateIn):
     return _answer(merchant=merchant, payment_id=payment.id)
 
 
-@router.get("", response={200: schemas.PaymentListOut, **errors(400)}, summary="List payments")
+@router.list_page("", schemas.PaymentListOut, summary="List payments")
 def list_payments(request, filters: Query[schemas.PaymentListQuery]):
     """Newest first, one page at a time: `{"data": [...], "hasMore", "nextCursor"}`.
     For the next page pass `nextCursor` as `startingAfter`; it is null on the last.
@@ -63,11 +63,7 @@ def list_payments(request, filters: Query[schemas.PaymentListQuery]):
     return page
 
 
-@router.get(
-    "/{payment_id}",
-    response={200: schemas.PaymentOut, **errors(404)},
-    summary="Retrieve a payment",
-)
+@router.retrieve("/{payment_id}", schemas.PaymentOut, summary="Retrieve a payment")
 def get_payment(request, payment_id: str):
     return _answer(merchant=api_merchant(request), payment_id=payment_id)
 

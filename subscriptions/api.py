@@ -1,22 +1,18 @@
 """Subscriptions API (SPEC 5): schemas in, a service or selector call, the subscription
 out. Authentication, idempotency and the error shape are applied by config.api."""
 
-from ninja import Query, Router
+from ninja import Query
 
-from core.api import api_actor, api_merchant, errors
+from core.api import ApiRouter, api_actor, api_merchant
 from core.errors import ValidationFailed
 from customers import selectors as customer_selectors
 
 from . import schemas, selectors, services
 
-router = Router(tags=["subscriptions"])
+router = ApiRouter(tags=["subscriptions"])
 
 
-@router.post(
-    "/subscriptions",
-    response={200: schemas.SubscriptionOut, **errors(400, 403)},
-    summary="Create a subscription",
-)
+@router.create("/subscriptions", schemas.SubscriptionOut, 403, summary="Create a subscription")
 def create_subscription(request, payload: schemas.SubscriptionCreateIn):
     """Without `currentPeriodEnd` the first period is charged at once, as an MIT
     payment: a customer blacklisted or restricted from MIT payments answers 403
@@ -35,11 +31,7 @@ def create_subscription(request, payload: schemas.SubscriptionCreateIn):
     )
 
 
-@router.get(
-    "/subscriptions",
-    response={200: schemas.SubscriptionListOut, **errors(400)},
-    summary="List subscriptions",
-)
+@router.list_page("/subscriptions", schemas.SubscriptionListOut, summary="List subscriptions")
 def list_subscriptions(request, filters: Query[schemas.SubscriptionListQuery]):
     """Newest first, one page at a time; `customerId` keeps one customer's."""
     merchant = api_merchant(request)
@@ -58,10 +50,8 @@ def list_subscriptions(request, filters: Query[schemas.SubscriptionListQuery]):
     )
 
 
-@router.get(
-    "/subscriptions/{subscription_id}",
-    response={200: schemas.SubscriptionOut, **errors(404)},
-    summary="Retrieve a subscription",
+@router.retrieve(
+    "/subscriptions/{subscription_id}", schemas.SubscriptionOut, summary="Retrieve a subscription"
 )
 def get_subscription(request, subscription_id: str):
     return selectors.get_subscription(

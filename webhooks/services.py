@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import NotRequired, TypedDict, Unpack
 
 from django.db import transaction
 from django.utils import timezone
@@ -92,68 +93,80 @@ def _changing(
         yield _locked(merchant=merchant, endpoint_id=endpoint_id), trail
 
 
+class EndpointSettings(TypedDict):
+    """What an endpoint is registered with, and what editing it changes (the
+    `clean_*` functions say the rules)."""
+
+    url: str
+    event_types: list[str]
+    description: NotRequired[str]
+
+
+@contextmanager
+def _settings_change(
+    action: str,
+    endpoint_id: str | None,
+    *,
+    merchant,
+    actor: Actor,
+    url: object,
+    event_types: object,
+    description: object = "",
+) -> Iterator[tuple[dict, Trail]]:
+    """Around registering or editing an endpoint: its audit entry (a refusal too), and
+    the settings it is given checked before any transaction (the URL's host is looked
+    up). Yields those settings, as Endpoint fields, for the caller to save."""
+    with audit_trail(
+        action,
+        actor=actor,
+        merchant=merchant,
+        target=("endpoint", endpoint_id),
+        arguments={"url": url, "event_types": event_types},
+    ) as trail:
+        checked = {
+            "url": clean_url(url),
+            "event_types": clean_event_types(event_types),
+            "description": clean_description(description),
+        }
+        yield checked, trail
+
+
 def create_endpoint(
     *,
     merchant,
-    url: str,
-    event_types: list[str],
-    description: str = "",
     created_by=None,
     actor: Actor | None = None,
+    **settings: Unpack[EndpointSettings],
 ) -> tuple[Endpoint, str]:
     """Register an endpoint; answers it and its signing secret (shown once)."""
     actor = actor or (Actor(user=created_by) if created_by is not None else SYSTEM)
-    arguments = {"url": url, "event_types": event_types}
-    with audit_trail(
-        Action.WEBHOOK_ENDPOINT_CREATE,
-        actor=actor,
-        merchant=merchant,
-        target=("endpoint", None),
-        arguments=arguments,
-    ) as trail:
-        url = clean_url(url)
-        event_types = clean_event_types(event_types)
-        description = clean_description(description)
+    with _settings_change(
+        Action.WEBHOOK_ENDPOINT_CREATE, None, merchant=merchant, actor=actor, **settings
+    ) as (checked, trail):
         secret = new_secret()
         with transaction.atomic():
             endpoint = Endpoint.objects.create(
-                merchant=merchant,
-                url=url,
-                event_types=event_types,
-                description=description,
-                secret=secret,
-                created_by=created_by,
+                merchant=merchant, secret=secret, created_by=created_by, **checked
             )
             trail.succeeded(endpoint)
     return endpoint, secret
 
 
 def update_endpoint(
-    *,
-    merchant,
-    endpoint_id: str,
-    url: str,
-    event_types: list[str],
-    description: str = "",
-    actor: Actor = SYSTEM,
+    *, merchant, endpoint_id: str, actor: Actor = SYSTEM, **settings: Unpack[EndpointSettings]
 ) -> Endpoint:
     """Change an endpoint's URL, event types and description (the secret stays)."""
-    with audit_trail(
-        Action.WEBHOOK_ENDPOINT_UPDATE,
-        actor=actor,
-        merchant=merchant,
-        target=("endpoint", endpoint_id),
-        arguments={"url": url, "event_types": event_types},
-    ) as trail:
-        url = clean_url(url)
-        event_types = clean_event_types(event_types)
-        description = clean_description(description)
-        with transaction.atomic():
-            endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
-            endpoint.url, endpoint.event_types = url, event_types
-            endpoint.description = description
-            endpoint.save(update_fields=["url", "event_types", "description", "updated_at"])
-            trail.succeeded(endpoint)
+    with (
+        _settings_change(
+            Action.WEBHOOK_ENDPOINT_UPDATE, endpoint_id, merchant=merchant, actor=actor, **settings
+        ) as (checked, trail),
+        transaction.atomic(),
+    ):
+        endpoint = _locked(merchant=merchant, endpoint_id=endpoint_id)
+        for field, value in checked.items():
+            setattr(endpoint, field, value)
+        endpoint.save(update_fields=[*checked, "updated_at"])
+        trail.succeeded(endpoint)
     return endpoint
 
 
