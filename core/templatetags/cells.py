@@ -1,9 +1,14 @@
 """Table cells every list draws for each of its rows: a long value cut to fit its
 column (`cut`), the same with a copy button (`copyable`). Tags rather than included
 templates: a list of 25 rows draws about a hundred of them, and an `{% include %}` each
-costs the page several milliseconds. A builtin (settings.TEMPLATES), like `static`."""
+costs the page several milliseconds. A builtin (settings.TEMPLATES), like `static`.
+
+And the row of column titles above them (`table_head`), with the filters that say more
+about a title than its words: `numeric` (right-aligned over its numbers) and `abbr`."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 from django import template
 from django.utils.html import format_html
@@ -55,3 +60,49 @@ def copyable(value, label: str, *, cut: str = "m", href: str | None = None) -> S
         label,
         COPY_ICON,
     )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column's title in a table's head, and how it shows."""
+
+    title: str
+    numeric: bool = False
+    spelled_out: str = ""
+
+    def header_cell(self) -> SafeString:
+        title = self.title
+        if self.spelled_out:
+            title = format_html('<abbr title="{}">{}</abbr>', self.spelled_out, title)
+        if self.numeric:
+            return format_html('<th scope="col" class="num">{}</th>', title)
+        return format_html('<th scope="col">{}</th>', title)
+
+
+def as_column(title: str | Column) -> Column:
+    return title if isinstance(title, Column) else Column(title)
+
+
+@register.filter
+def numeric(title: str | Column) -> Column:
+    """`"Amount"|numeric`: the title of a column of numbers, aligned right like them."""
+    return replace(as_column(title), numeric=True)
+
+
+@register.filter
+def abbr(title: str | Column, spelled_out: str) -> Column:
+    """`"Refused"|abbr:"Refused payment attempts"`: a short title, spelled out on hover."""
+    return replace(as_column(title), spelled_out=spelled_out)
+
+
+@register.simple_tag
+def table_head(*titles: str | Column, actions: bool = False) -> SafeString:
+    """A table's `<thead>`: one column a title, in order. An empty title is a column
+    this table leaves out (`with_customer|yesno:"Customer,"`). `actions` ends the row
+    with the column of each row's buttons, whose title only screen readers read."""
+    cells = [as_column(title).header_cell() for title in titles if title]
+    if actions:
+        cells.append(
+            mark_safe('<th scope="col"><span class="visually-hidden">Actions</span></th>')
+        )
+    return format_html("<thead><tr>{}</tr></thead>", mark_safe("".join(cells)))
