@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -22,6 +22,7 @@ COPY_ICON = mark_safe(
     '<path d="M10.5 3.5v-1a1 1 0 0 0-1-1h-6a1 1 0 0 0-1 1v6a1 1 0 0 0 1 1h1"/></svg>'
 )
 DASH = mark_safe('<span class="subtle">—</span>')
+ACTIONS_HEADER = mark_safe('<th scope="col"><span class="visually-hidden">Actions</span></th>')
 
 
 @register.simple_tag
@@ -102,7 +103,7 @@ def table_head(*titles: str | Column, actions: bool = False) -> SafeString:
     with the column of each row's buttons, whose title only screen readers read."""
     cells = [as_column(title).header_cell() for title in titles if title]
     if actions:
-        cells.append(
-            mark_safe('<th scope="col"><span class="visually-hidden">Actions</span></th>')
-        )
-    return format_html("<thead><tr>{}</tr></thead>", mark_safe("".join(cells)))
+        cells.append(ACTIONS_HEADER)
+    return format_html(
+        "<thead><tr>{}</tr></thead>", format_html_join("", "{}", ((cell,) for cell in cells))
+    )
