@@ -1,12 +1,17 @@
 """Table cells every list draws for each of its rows: a long value cut to fit its
 column (`cut`), the same with a copy button (`copyable`). Tags rather than included
 templates: a list of 25 rows draws about a hundred of them, and an `{% include %}` each
-costs the page several milliseconds. A builtin (settings.TEMPLATES), like `static`."""
+costs the page several milliseconds. A builtin (settings.TEMPLATES), like `static`.
+
+And the row of column titles above them (`table_head`), with the filters that say more
+about a title than its words: `numeric` (right-aligned over its numbers) and `abbr`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -17,6 +22,7 @@ COPY_ICON = mark_safe(
     '<path d="M10.5 3.5v-1a1 1 0 0 0-1-1h-6a1 1 0 0 0-1 1v6a1 1 0 0 0 1 1h1"/></svg>'
 )
 DASH = mark_safe('<span class="subtle">—</span>')
+ACTIONS_HEADER = mark_safe('<th scope="col"><span class="visually-hidden">Actions</span></th>')
 
 
 @register.simple_tag
@@ -61,3 +67,49 @@ def copyable(value, label: str, *, cut: str = "m", href: str | None = None) -> S
 def status_badge(status: str, label: str) -> SafeString:
     """A payment's display status as a badge, coloured by its value."""
     return format_html('<span class="badge badge-{}">{}</span>', status, label)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column's title in a table's head, and how it shows."""
+
+    title: str
+    numeric: bool = False
+    spelled_out: str = ""
+
+    def header_cell(self) -> SafeString:
+        title = self.title
+        if self.spelled_out:
+            title = format_html('<abbr title="{}">{}</abbr>', self.spelled_out, title)
+        if self.numeric:
+            return format_html('<th scope="col" class="num">{}</th>', title)
+        return format_html('<th scope="col">{}</th>', title)
+
+
+def as_column(title: str | Column) -> Column:
+    return title if isinstance(title, Column) else Column(title)
+
+
+@register.filter
+def numeric(title: str | Column) -> Column:
+    """`"Amount"|numeric`: the title of a column of numbers, aligned right like them."""
+    return replace(as_column(title), numeric=True)
+
+
+@register.filter
+def abbr(title: str | Column, spelled_out: str) -> Column:
+    """`"Refused"|abbr:"Refused payment attempts"`: a short title, spelled out on hover."""
+    return replace(as_column(title), spelled_out=spelled_out)
+
+
+@register.simple_tag
+def table_head(*titles: str | Column, actions: bool = False) -> SafeString:
+    """A table's `<thead>`: one column a title, in order. An empty title is a column
+    this table leaves out (`with_customer|yesno:"Customer,"`). `actions` ends the row
+    with the column of each row's buttons, whose title only screen readers read."""
+    cells = [as_column(title).header_cell() for title in titles if title]
+    if actions:
+        cells.append(ACTIONS_HEADER)
+    return format_html(
+        "<thead><tr>{}</tr></thead>", format_html_join("", "{}", ((cell,) for cell in cells))
+    )
