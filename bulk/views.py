@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
-from core.dashboard import actor_for, dashboard_view, found_or_404
+from core.dashboard import actor_for, dashboard_view, found_or_404, post_only
 from core.errors import DomainError
 from core.forms import add_refusal, submit_once
 
@@ -81,10 +81,9 @@ def batch_progress(request: HttpRequest, batch_id: str) -> HttpResponse:
 
 
 @dashboard_view(*PERMISSIONS)
+@post_only("bulk:detail")
 def batch_confirm(request: HttpRequest, batch_id: str) -> HttpResponse:
     batch = get_batch_or_404(request, batch_id)
-    if request.method != "POST":
-        return redirect("bulk:detail", batch_id=batch.id)
     form = ConfirmForm(request.POST)
     if form.is_valid():
         confirmed = submit_once(

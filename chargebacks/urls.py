@@ -10,9 +10,10 @@ dispute_urls = [
     path("evidence/", views.dispute_evidence, name="evidence"),
     path("files/", views.dispute_file_upload, name="files"),
     path("files/<str:file_id>/", views.dispute_file_download, name="file"),
-    path("submit/", views.dispute_submit, name="submit"),
-    path("accept/", views.dispute_accept, name="accept"),
-    path("close/", views.dispute_close, name="close"),
+    *[
+        path(f"{step}/", views.dispute_step, {"step": step}, name=step)
+        for step in views.DISPUTE_STEPS
+    ],
 ]
 
 urlpatterns = [

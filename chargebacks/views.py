@@ -9,14 +9,16 @@ chargeback permission (chargebacks.add_chargeback), as recording one does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from core.dashboard import actor_for, dashboard_view, found_or_404
-from core.errors import DomainError
-from core.forms import add_refusal, submit_once
+from core.dashboard import actor_for, dashboard_view, found_or_404, post_only
+from core.forms import TokenForm, attempt, submit_once
 from core.htmx import dialog_done, render_dialog, render_page, wants_partial
 from core.lists import list_context
 from payments.views import get_payment_or_404
@@ -128,25 +130,24 @@ def dispute_detail(request: HttpRequest, dispute_id: str) -> HttpResponse:
 
 
 @dashboard_view(VIEW, ACT)
+@post_only("chargebacks:dispute")
 def dispute_evidence(request: HttpRequest, dispute_id: str) -> HttpResponse:
     """Save the evidence typed so far (a draft; HTMX posts it as you type). Answers the
     small "Saved" note to HTMX, the page again without JavaScript."""
     dispute = get_dispute_or_404(request, dispute_id)
-    if request.method != "POST":
-        return redirect("chargebacks:dispute", dispute.id)
     form = EvidenceForm(request.POST)
-    saved = False
-    if form.is_valid():
-        try:
-            dispute = services.stage_evidence(
-                merchant=request.merchant,
-                actor=actor_for(request),
-                dispute_id=dispute.id,
-                evidence=form.evidence(),
-            )
-            saved = True
-        except DomainError as refused:
-            add_refusal(form, refused)
+    staged = form.is_valid() and attempt(
+        form,
+        lambda: services.stage_evidence(
+            merchant=request.merchant,
+            actor=actor_for(request),
+            dispute_id=dispute.id,
+            evidence=form.evidence(),
+        ),
+    )
+    saved = bool(staged)
+    if saved:
+        dispute = staged
     if wants_partial(request):
         context = {"dispute": dispute, "saved": saved, "evidence_form": form}
         return render(request, "chargebacks/dispute.html#saved", context)
@@ -158,24 +159,23 @@ def dispute_evidence(request: HttpRequest, dispute_id: str) -> HttpResponse:
 
 
 @dashboard_view(VIEW, ACT)
+@post_only("chargebacks:dispute")
 def dispute_file_upload(request: HttpRequest, dispute_id: str) -> HttpResponse:
     """One evidence file, checked by content. HTMX (with a progress bar): the files
     part of the page again; without JavaScript: the page."""
     dispute = get_dispute_or_404(request, dispute_id)
-    if request.method != "POST":
-        return redirect("chargebacks:dispute", dispute.id)
     form = EvidenceFileForm(request.POST, request.FILES)
     added = None
     if form.is_valid():
-        try:
-            added = services.add_evidence_file(
+        added = attempt(
+            form,
+            lambda: services.add_evidence_file(
                 merchant=request.merchant,
                 actor=actor_for(request),
                 dispute_id=dispute.id,
                 upload=form.cleaned_data["file"],
-            )
-        except DomainError as refused:
-            add_refusal(form, refused)
+            ),
+        )
     dispute = get_dispute_or_404(request, dispute.id)
     context = dispute_context(
         request, dispute, file_form=EvidenceFileForm() if added else form, added=added
@@ -202,37 +202,97 @@ def dispute_file_download(request: HttpRequest, dispute_id: str, file_id: str) -
     return file_response(evidence_file)
 
 
-def _dispute_dialog(
-    request: HttpRequest,
-    dispute_id: str,
-    *,
-    step: str,
-    form_class,
-    refusal,
-    action,
-    toast,
-    title: str,
-    submit_style: str = "primary",
-) -> HttpResponse:
-    """The one dialog pattern, for a dispute's transition: GET renders it; POST runs
-    the service once under the form's token, then closes it (or shows the refusal).
-    The dialog is chargebacks/dispute_dialog.html with the step's own words."""
+@dataclass(frozen=True)
+class DisputeStep:
+    """One of a dispute's transitions, as a dialog: chargebacks/dispute_dialog.html with
+    the step's body (chargebacks/_dispute_<step>.html) and words."""
+
+    title: str
+    form_class: type[TokenForm]
+    refusal: Callable[[Dispute], str | None]
+    # The service call (given the request, the dispute and the valid form), and the toast
+    # on the dispute it answers.
+    run: Callable[[HttpRequest, Dispute, TokenForm], Dispute]
+    toast: Callable[[Dispute], str]
+    submit_style: str = "primary"
+
+
+def _submit(request: HttpRequest, dispute: Dispute, form: TokenForm) -> Dispute:
+    return services.stage_evidence(
+        merchant=request.merchant,
+        actor=actor_for(request),
+        dispute_id=dispute.id,
+        evidence={},
+        submit=True,
+    )
+
+
+def _submitted(dispute: Dispute) -> str:
+    return "Evidence submitted; the dispute is under review"
+
+
+def _accept(request: HttpRequest, dispute: Dispute, form: TokenForm) -> Dispute:
+    return services.accept_dispute(
+        merchant=request.merchant, actor=actor_for(request), dispute_id=dispute.id
+    )
+
+
+def _accepted(dispute: Dispute) -> str:
+    return f"Dispute accepted: {dispute.amount_display} will not come back"
+
+
+def _close_refusal(dispute: Dispute) -> str | None:
+    won, lost = (dispute.close_refusal(o) for o in (Dispute.Status.WON, Dispute.Status.LOST))
+    return None if won is None or lost is None else won
+
+
+def _close(request: HttpRequest, dispute: Dispute, form: TokenForm) -> Dispute:
+    outcome = form.cleaned_data["outcome"]
+    return services.close_dispute(
+        merchant=request.merchant, actor=actor_for(request), dispute_id=dispute.id, outcome=outcome
+    )
+
+
+def _closed(dispute: Dispute) -> str:
+    if dispute.status == Dispute.Status.WON:
+        return f"Dispute won: {dispute.amount_display} given back"
+    return f"Dispute lost: {dispute.amount_display} stays with the cardholder's bank"
+
+
+# The URL names them: chargebacks:submit, chargebacks:accept, chargebacks:close.
+DISPUTE_STEPS = {
+    "submit": DisputeStep(
+        "Submit evidence", SubmitEvidenceForm, Dispute.submit_refusal, _submit, _submitted
+    ),
+    "accept": DisputeStep(
+        "Accept dispute", AcceptDisputeForm, Dispute.accept_refusal, _accept, _accepted, "danger"
+    ),
+    "close": DisputeStep("Record outcome", DisputeOutcomeForm, _close_refusal, _close, _closed),
+}
+
+
+@dashboard_view(VIEW, ACT)
+def dispute_step(request: HttpRequest, dispute_id: str, *, step: str) -> HttpResponse:
+    """The one dialog pattern, for a dispute's transition (`step`, from the URL): GET
+    renders it; POST runs the service once under the form's token, then closes it (or
+    shows the refusal)."""
+    dialog = DISPUTE_STEPS[step]
     dispute = get_dispute_or_404(request, dispute_id)
-    form = form_class(request.POST or None)
-    blocked = refusal(dispute)
+    form = dialog.form_class(request.POST or None)
+    blocked = dialog.refusal(dispute)
     if request.method == "POST" and blocked is None and form.is_valid():
         done = submit_once(
             request,
             form,
             purpose=f"dispute-{step}:{dispute.id}",
             busy="This is already being submitted. Please wait.",
-            action=lambda: action(dispute, form).id,
+            action=lambda: dialog.run(request, dispute, form).id,
         )
         if done is not None:
             dispute = get_dispute_or_404(request, dispute.id)
             return dialog_done(
                 request,
-                toast=toast(dispute),
+                toast=dialog.toast(dispute),
                 redirect_to=reverse("chargebacks:dispute", args=[dispute.id]),
                 disputeChanged={"id": dispute.id},
             )
@@ -245,71 +305,6 @@ def _dispute_dialog(
         "action_url": request.path,
         "wrap": f"dispute-{step}-wrap",
         "body": f"chargebacks/_dispute_{step}.html",
-        "submit_style": submit_style,
+        "submit_style": dialog.submit_style,
     }
-    return render_dialog(request, "chargebacks/dispute_dialog.html", context, title=title)
-
-
-@dashboard_view(VIEW, ACT)
-def dispute_submit(request: HttpRequest, dispute_id: str) -> HttpResponse:
-    return _dispute_dialog(
-        request,
-        dispute_id,
-        step="submit",
-        form_class=SubmitEvidenceForm,
-        refusal=lambda d: d.submit_refusal(),
-        action=lambda d, form: services.stage_evidence(
-            merchant=request.merchant,
-            actor=actor_for(request),
-            dispute_id=d.id,
-            evidence={},
-            submit=True,
-        ),
-        toast=lambda d: "Evidence submitted; the dispute is under review",
-        title="Submit evidence",
-    )
-
-
-@dashboard_view(VIEW, ACT)
-def dispute_accept(request: HttpRequest, dispute_id: str) -> HttpResponse:
-    return _dispute_dialog(
-        request,
-        dispute_id,
-        step="accept",
-        form_class=AcceptDisputeForm,
-        refusal=lambda d: d.accept_refusal(),
-        action=lambda d, form: services.accept_dispute(
-            merchant=request.merchant, actor=actor_for(request), dispute_id=d.id
-        ),
-        toast=lambda d: f"Dispute accepted: {d.amount_display} will not come back",
-        title="Accept dispute",
-        submit_style="danger",
-    )
-
-
-def _close_refusal(dispute: Dispute) -> str | None:
-    won, lost = (dispute.close_refusal(o) for o in (Dispute.Status.WON, Dispute.Status.LOST))
-    return None if won is None or lost is None else won
-
-
-@dashboard_view(VIEW, ACT)
-def dispute_close(request: HttpRequest, dispute_id: str) -> HttpResponse:
-    return _dispute_dialog(
-        request,
-        dispute_id,
-        step="close",
-        form_class=DisputeOutcomeForm,
-        refusal=_close_refusal,
-        action=lambda d, form: services.close_dispute(
-            merchant=request.merchant,
-            actor=actor_for(request),
-            dispute_id=d.id,
-            outcome=form.cleaned_data["outcome"],
-        ),
-        toast=lambda d: (
-            f"Dispute won: {d.amount_display} given back"
-            if d.status == Dispute.Status.WON
-            else f"Dispute lost: {d.amount_display} stays with the cardholder's bank"
-        ),
-        title="Record outcome",
-    )
+    return render_dialog(request, "chargebacks/dispute_dialog.html", context, title=dialog.title)

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.module_loading import import_string
 
 from .actors import Actor
@@ -103,6 +104,23 @@ def dashboard_view(*permissions: str, merchant: bool = True) -> Callable:
             return view(request, *args, **kwargs)
 
         wrapper.dashboard_permissions = permissions
+        return wrapper
+
+    return decorator
+
+
+def post_only(page: str) -> Callable:
+    """A form's POST target that is no page of its own: any other method is redirected
+    to `page`, the URL name of the page the form is on, with the same URL arguments.
+    Goes below dashboard_view, so the role is checked first."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method != "POST":
+                return redirect(page, *args, **kwargs)
+            return view(request, *args, **kwargs)
+
         return wrapper
 
     return decorator

@@ -141,6 +141,16 @@ def add_refusal(form: forms.Form, refused: DomainError) -> None:
     form.add_error(name if name in form.fields else None, refused.message)
 
 
+def attempt[T](form: forms.Form, action: Callable[[], T]) -> T | None:
+    """Run `action` (a service call) for a valid form and answer what it answers; when the
+    service refuses, the refusal goes on the form (add_refusal) and the answer is None."""
+    try:
+        return action()
+    except DomainError as refused:
+        add_refusal(form, refused)
+        return None
+
+
 def submit_once(
     request: HttpRequest,
     form: TokenForm,
@@ -167,3 +177,18 @@ def submit_once(
         return outcome
     form.add_error(None, busy)
     return None
+
+
+class SecretOnce:
+    """A service call that makes something with a secret to show once (an API key, a
+    webhook signing secret), as submit_once's `action`: it answers the id of what it
+    made, and keeps the secret for the answer to this POST. A form sent again gets the
+    first submission's id and no secret (it was shown to that POST only)."""
+
+    def __init__(self, make: Callable[[], tuple[object, str]]):
+        self.make = make
+        self.secret: str | None = None
+
+    def __call__(self) -> str:
+        made, self.secret = self.make()
+        return made.id

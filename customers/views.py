@@ -6,9 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from core.dashboard import actor_for, dashboard_view, found_or_404
-from core.errors import DomainError
-from core.forms import add_refusal
+from core.dashboard import actor_for, dashboard_view, found_or_404, post_only
+from core.forms import attempt
 from core.htmx import dialog_done, hx_events, render_dialog, render_page, wants_partial
 from core.lists import list_context
 
@@ -85,23 +84,23 @@ def customer_detail(request: HttpRequest, customer_id: str) -> HttpResponse:
 
 
 @dashboard_view("customers.view_customer", "customers.change_restrictions")
+@post_only("customers:detail")
 def customer_restrictions(request: HttpRequest, customer_id: str) -> HttpResponse:
     """POST the restrictions form (merchant admins). HTMX swaps the restrictions card."""
     customer = _get_customer_or_404(request, customer_id)
-    if request.method != "POST":
-        return redirect("customers:detail", customer_id=customer.id)
     form = RestrictionsForm(request.POST)
     if form.is_valid():
-        try:
-            customer = services.update_restrictions(
+        updated = attempt(
+            form,
+            lambda: services.update_restrictions(
                 merchant=request.merchant,
                 customer_id=customer.id,
                 actor=actor_for(request),
                 **form.changes(),
-            )
-        except DomainError as refused:
-            add_refusal(form, refused)
-        else:
+            ),
+        )
+        if updated is not None:
+            customer = updated
             fresh = {
                 "customer": customer,
                 "restrictions_form": RestrictionsForm.for_customer(customer),
@@ -149,20 +148,19 @@ def blacklist(request: HttpRequest) -> HttpResponse:
 
 
 @dashboard_view("customers.view_blacklistentry", "customers.add_blacklistentry", merchant=False)
+@post_only("customers:blacklist")
 def blacklist_add(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return redirect("customers:blacklist")
     form = BlacklistAddForm(request.POST)
     if form.is_valid():
-        try:
-            entry = services.add_to_blacklist(
+        entry = attempt(
+            form,
+            lambda: services.add_to_blacklist(
                 email=form.cleaned_data["email"],
                 reason=form.cleaned_data["reason"],
                 actor=actor_for(request),
-            )
-        except DomainError as refused:
-            add_refusal(form, refused)
-        else:
+            ),
+        )
+        if entry is not None:
             return _card_saved(
                 request,
                 toast=f"{entry.email} added to the blacklist",
@@ -181,13 +179,13 @@ def blacklist_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = get_object_or_404(BlacklistEntry, pk=entry_id)
     form = BlacklistRemoveForm(request.POST or None)
     if request.method == "POST" and entry.removed_at is None and form.is_valid():
-        try:
-            services.remove_from_blacklist(
+        removed = attempt(
+            form,
+            lambda: services.remove_from_blacklist(
                 entry_id=entry.pk, actor=actor_for(request), reason=form.cleaned_data["reason"]
-            )
-        except DomainError as refused:
-            add_refusal(form, refused)
-        else:
+            ),
+        )
+        if removed is not None:
             return dialog_done(
                 request,
                 toast=f"{entry.email} removed from the blacklist",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from core.confirm import confirm_dialog
 from core.dashboard import dashboard_view
-from core.forms import submit_once
+from core.forms import SecretOnce, submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 
 from . import selectors, services
@@ -60,21 +60,18 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST or None)
     context = {"nav": "api_keys", "form": form}
     if request.method == "POST" and form.is_valid():
-        made: dict[str, str] = {}
-
-        def create() -> str:
-            key, made["secret"] = services.create_api_key(
+        create = SecretOnce(
+            lambda: services.create_api_key(
                 merchant=request.merchant,
                 name=form.cleaned_data["name"],
                 mode=form.cleaned_data["mode"],
                 created_by=request.user,
             )
-            return key.id
-
+        )
         if key_id := submit_once(request, form, purpose="api_key_create", action=create):
             context |= {
                 "key": selectors.get_api_key(merchant=request.merchant, key_id=key_id),
-                "secret": made.get("secret"),
+                "secret": create.secret,
             }
             response = render_dialog(
                 request, "merchants/api_key_create.html", context, title="API key created"

@@ -25,6 +25,10 @@ class EndpointForm(TokenForm):
         widget=forms.CheckboxSelectMultiple,
     )
 
+    def endpoint_fields(self) -> dict:
+        """What the create and update services take of the form."""
+        return {name: self.cleaned_data[name] for name in ("url", "event_types", "description")}
+
 
 class ConfirmForm(TokenForm):
     """A confirmation dialog's form: only its form token."""

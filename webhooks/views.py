@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from core.confirm import confirm_dialog
 from core.dashboard import actor_for, dashboard_view
-from core.forms import submit_once
+from core.forms import SecretOnce, submit_once
 from core.htmx import dialog_done, hx_events, render_dialog, render_page
 from core.paging import page_or_refusal, pager
 
@@ -36,6 +36,11 @@ def _endpoint_changed(
     """A dialog's success on an endpoint: the toast, and back to the endpoint's page."""
     redirect_to = reverse("webhooks:detail", args=[endpoint.id])
     return dialog_done(request, toast=toast, redirect_to=redirect_to, **events)
+
+
+def _event_sent(request: HttpRequest, endpoint: Endpoint, *, toast: str) -> HttpResponse:
+    """A dialog that sent an event to the endpoint: its delivery log shows it."""
+    return _endpoint_changed(request, endpoint, toast=toast, deliveriesChanged=True)
 
 
 def _show_secret(request: HttpRequest, context: dict, *, title: str) -> HttpResponse:
@@ -80,24 +85,25 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 def endpoint_create(request: HttpRequest) -> HttpResponse:
     """One endpoint per form token, its secret shown in the answer to that POST only."""
     form = EndpointForm(request.POST or None)
-    context = {"nav": "webhooks", "form": form}
     if request.method == "POST" and form.is_valid():
-        made: dict[str, str] = {}
-
-        def create() -> str:
-            endpoint, made["secret"] = services.create_endpoint(
+        create = SecretOnce(
+            lambda: services.create_endpoint(
                 merchant=request.merchant,
-                url=form.cleaned_data["url"],
-                event_types=form.cleaned_data["event_types"],
-                description=form.cleaned_data["description"],
                 created_by=request.user,
                 actor=actor_for(request),
+                **form.endpoint_fields(),
             )
-            return endpoint.id
-
+        )
         if endpoint_id := submit_once(request, form, purpose="webhook_create", action=create):
-            context |= {"endpoint": _endpoint(request, endpoint_id), "secret": made.get("secret")}
+            endpoint = _endpoint(request, endpoint_id)
+            context = {
+                "nav": "webhooks",
+                "form": form,
+                "endpoint": endpoint,
+                "secret": create.secret,
+            }
             return _show_secret(request, context, title="Webhook endpoint added")
+    context = {"nav": "webhooks", "form": form}
     return _endpoint_form(request, context, title="Add an endpoint", submit="Add endpoint")
 
 
@@ -116,10 +122,8 @@ def endpoint_edit(request: HttpRequest, endpoint_id: str) -> HttpResponse:
             return services.update_endpoint(
                 merchant=request.merchant,
                 endpoint_id=endpoint.id,
-                url=form.cleaned_data["url"],
-                event_types=form.cleaned_data["event_types"],
-                description=form.cleaned_data["description"],
                 actor=actor_for(request),
+                **form.endpoint_fields(),
             ).id
 
         if submit_once(request, form, purpose=f"webhook_edit:{endpoint.id}", action=save):
@@ -195,14 +199,11 @@ def endpoint_set_enabled(request: HttpRequest, endpoint_id: str, *, enabled: boo
 def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     """A new secret, shown once; the old one keeps signing beside it for 24 hours."""
     endpoint = _endpoint(request, endpoint_id)
-    made: dict[str, str] = {}
-
-    def rotate() -> str:
-        _, made["secret"] = services.rotate_secret(
+    rotate = SecretOnce(
+        lambda: services.rotate_secret(
             merchant=request.merchant, endpoint_id=endpoint.id, actor=actor_for(request)
         )
-        return endpoint.id
-
+    )
     context = {"nav": "webhooks", "endpoint": endpoint, "rotated": True}
     return _confirm(
         request,
@@ -210,7 +211,7 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         purpose=f"webhook_rotate:{endpoint.id}",
         action=rotate,
         answer=lambda: _show_secret(
-            request, context | {"secret": made.get("secret")}, title="New secret"
+            request, context | {"secret": rotate.secret}, title="New secret"
         ),
         title="Rotate the secret",
         message="Make a new signing secret? The current one keeps signing beside it for 24 "
@@ -251,16 +252,16 @@ def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 @dashboard_view(PERMISSION)
 def endpoint_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
+
+    def send() -> str:
+        return services.send_test_event(merchant=request.merchant, endpoint_id=endpoint.id).id
+
     return _confirm(
         request,
         endpoint,
         purpose=f"webhook_test:{endpoint.id}",
-        action=lambda: (
-            services.send_test_event(merchant=request.merchant, endpoint_id=endpoint.id).id
-        ),
-        answer=lambda: _endpoint_changed(
-            request, endpoint, toast="Test event sent", deliveriesChanged=True
-        ),
+        action=send,
+        answer=lambda: _event_sent(request, endpoint, toast="Test event sent"),
         title="Send a test event",
         message=f"Send a signed webhook.test event to {endpoint.url}? It shows in the delivery "
         "log like any other.",
@@ -280,9 +281,7 @@ def delivery_resend(request: HttpRequest, endpoint_id: str, delivery_id: str) ->
                 merchant=request.merchant, endpoint_id=endpoint.id, delivery_id=delivery_id
             ).id
         ),
-        answer=lambda: _endpoint_changed(
-            request, endpoint, toast="Event resent", deliveriesChanged=True
-        ),
+        answer=lambda: _event_sent(request, endpoint, toast="Event resent"),
         title="Resend the event",
         message=f"Send this event to {endpoint.url} again now? Receivers recognize a repeat "
         "by its webhook-id.",
