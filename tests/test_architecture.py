@@ -15,6 +15,8 @@ or a neighbour in its own layer. An import inside a function may not reach anoth
 our apps (that would be a cycle kept alive by hiding the import)."""
 
 import ast
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,12 @@ def test_the_checker_sees_a_wrong_import():
     node = tree.body[0]
     assert imported_apps(node, "customers") == ["payments"]
     assert RANK["payments"] > RANK["customers"]
+
+
+def test_every_app_is_packaged():
+    """An install that is not editable (`pip install .`, a wheel) takes only the packages
+    pyproject.toml names: an app left out of it would fail at start-up."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    included = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    missing = [app for app in RANK if not any(fnmatch(app, pattern) for pattern in included)]
+    assert not missing, f"pyproject.toml's packages leave out {missing}"
