@@ -136,16 +136,18 @@ def dispute_evidence(request: HttpRequest, dispute_id: str) -> HttpResponse:
     small "Saved" note to HTMX, the page again without JavaScript."""
     dispute = get_dispute_or_404(request, dispute_id)
     form = EvidenceForm(request.POST)
-    staged = form.is_valid() and attempt(
-        form,
-        lambda: services.stage_evidence(
-            merchant=request.merchant,
-            actor=actor_for(request),
-            dispute_id=dispute.id,
-            evidence=form.evidence(),
-        ),
-    )
-    saved = bool(staged)
+    staged = None
+    if form.is_valid():
+        staged = attempt(
+            form,
+            lambda: services.stage_evidence(
+                merchant=request.merchant,
+                actor=actor_for(request),
+                dispute_id=dispute.id,
+                evidence=form.evidence(),
+            ),
+        )
+    saved = staged is not None
     if saved:
         dispute = staged
     if wants_partial(request):

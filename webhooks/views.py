@@ -85,6 +85,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 def endpoint_create(request: HttpRequest) -> HttpResponse:
     """One endpoint per form token, its secret shown in the answer to that POST only."""
     form = EndpointForm(request.POST or None)
+    context = {"nav": "webhooks", "form": form}
     if request.method == "POST" and form.is_valid():
         create = SecretOnce(
             lambda: services.create_endpoint(
@@ -95,15 +96,8 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
             )
         )
         if endpoint_id := submit_once(request, form, purpose="webhook_create", action=create):
-            endpoint = _endpoint(request, endpoint_id)
-            context = {
-                "nav": "webhooks",
-                "form": form,
-                "endpoint": endpoint,
-                "secret": create.secret,
-            }
+            context |= {"endpoint": _endpoint(request, endpoint_id), "secret": create.secret}
             return _show_secret(request, context, title="Webhook endpoint added")
-    context = {"nav": "webhooks", "form": form}
     return _endpoint_form(request, context, title="Add an endpoint", submit="Add endpoint")
 
 
