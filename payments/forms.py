@@ -130,7 +130,7 @@ class ReversalForm(TokenForm):
                 {
                     "autofocus": True,
                     "hx-get": reverse("payments:reverse_summary", args=[payment.id]),
-                    "hx-trigger": "input changed delay:200ms",
+                    "hx-trigger": "input delay:200ms",
                     "hx-include": "closest form",
                     "hx-target": "#reversal-summary",
                     "hx-swap": "outerHTML",

@@ -55,10 +55,24 @@
     invalid.focus();
   }
 
+  // HTMX wires new content only once its swap has settled: what a quick hand typed
+  // before then raised no request, and a live summary beside it (the refund dialog's
+  // "Refund $5.00 of ...") would go on saying what the server rendered. Say it again
+  // (such triggers carry no "changed" modifier: it would take this replay for no change).
+  function replayEarlyInput(root) {
+    var fields = root.querySelectorAll("input[hx-trigger^='input']");
+    fields.forEach(function (field) {
+      if (field.value !== field.defaultValue) {
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+  }
+
   // New content from HTMX: a dialog to open, or a dialog's form swapped after an error.
   document.addEventListener("htmx:load", function (event) {
     var elt = event.detail.elt;
     if (!elt.matches) return;
+    replayEarlyInput(elt);
     if (elt.matches("dialog[data-dialog]")) {
       openDialog(elt);
     } else if (elt.closest("dialog[data-dialog][open]")) {

@@ -73,6 +73,25 @@ def test_1_a_comma_is_never_read_as_a_thousands_separator(page, shop):
     assert [r.amount for r in reversals(payment)] == [500]
 
 
+def test_1_what_is_typed_as_the_form_comes_back_is_what_the_summary_says(page, shop):
+    """HTMX wires a swapped form once it settles; typing faster than that (a loaded
+    machine, a quick hand) must still leave the summary saying what will be sent."""
+    payment = PaymentFactory(merchant=shop["merchant"], customer=shop["jane"], amount=12000)
+    open_payment(page, payment)
+    dialog = open_dialog(page, "Refund")
+    dialog.get_by_label("Amount").fill("5,00")
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")  # a slow machine, made certain
+    dialog.get_by_role("button", name="Refund").click()
+    expect(dialog.locator(".errorlist")).to_contain_text("no commas, spaces or signs")
+    dialog.get_by_label("Amount").fill("7.50")  # before the returned form has settled
+    expect(dialog.locator("#reversal-summary")).to_have_text(
+        "Refund $7.50 of $120.00 to jane@example.test."
+    )
+    dialog.get_by_role("button", name="Refund").click()
+    expect(page.locator(".toast")).to_contain_text("Refund of $7.50 succeeded")
+    assert [r.amount for r in reversals(payment)] == [750]
+
+
 def test_2_a_declined_refund_is_announced_as_declined_in_words(page, shop):
     payment = PaymentFactory(merchant=shop["merchant"], customer=shop["jane"], amount=2500)
     open_payment(page, payment)
