@@ -36,19 +36,16 @@ def member_extras() -> dict[str, Callable]:
     return {name: import_string(path) for name, path in settings.DASHBOARD_MEMBER_EXTRAS.items()}
 
 
-def load_member(user) -> list[str]:
-    """Ask once for what every dashboard page needs of the signed-in user: its merchant
-    (every read is scoped by it; the top bar names it), its own and its roles'
-    permissions (the checks here and `perms` in templates) and its role names (the top
-    bar). Asked one by one that is four statements before the page's own; here it is
-    one, so a list page stays within five (session, user, this, its rows and their count,
-    and the customers its search means). The same statement answers the member extras
-    (`member_extras`), kept in `user.dashboard_extras`.
+def members():
+    """Users, each read with what every dashboard page needs of it: its merchant (every
+    read is scoped by it; the top bar names it), its own and its roles' permissions (the
+    checks here and `perms` in templates), its role names (the top bar) and the member
+    extras (`member_extras`). Asked one by one that is four statements before the page's
+    own; this is one. The session's user is read through it (merchants.auth_backends),
+    so a page asks for its user once: a list page stays within four statements (session,
+    user, its rows and their count) and five when a search names customers."""
+    from django.contrib.auth.models import Group, Permission  # not before apps are ready
 
-    The permissions go where Django's ModelBackend keeps them for this user object
-    (`_user_perm_cache`, `_group_perm_cache`, `_perm_cache`): they live as long as the
-    request, so a changed role shows on the next page. Answers the role names."""
-    permission_model, group_model = user.user_permissions.model, user.groups.model
     label = Concat("content_type__app_label", Value("."), "codename", output_field=CharField())
 
     def joined(rows, value, *, per):
@@ -56,24 +53,29 @@ def load_member(user) -> list[str]:
         grouped = rows.order_by().values(per).annotate(all=StringAgg(value, Value("\n")))
         return Subquery(grouped.values("all"))
 
-    member = (
+    return (
         get_user_model()
         .objects.select_related("merchant")
-        .only("merchant")
         .annotate(
-            own_perms=joined(
-                permission_model.objects.filter(user=OuterRef("pk")), label, per="user"
-            ),
+            own_perms=joined(Permission.objects.filter(user=OuterRef("pk")), label, per="user"),
             role_perms=joined(
-                permission_model.objects.filter(group__user=OuterRef("pk")),
-                label,
-                per="group__user",
+                Permission.objects.filter(group__user=OuterRef("pk")), label, per="group__user"
             ),
-            roles=joined(group_model.objects.filter(user=OuterRef("pk")), "name", per="user"),
+            roles=joined(Group.objects.filter(user=OuterRef("pk")), "name", per="user"),
             **{f"extra_{name}": expression() for name, expression in member_extras().items()},
         )
-        .get(pk=user.pk)
     )
+
+
+def load_member(user) -> list[str]:
+    """What `members()` reads of the signed-in user, put where the page looks for it:
+    the merchant on `user.merchant`, the member extras in `user.dashboard_extras`, and
+    the permissions where Django's ModelBackend keeps them for this user object
+    (`_user_perm_cache`, `_group_perm_cache`, `_perm_cache`). A user the session read
+    through `members()` already holds it all; another is asked for it, in one statement.
+    It lives as long as the request, so a changed role shows on the next page. Answers
+    the role names."""
+    member = user if hasattr(user, "own_perms") else members().only("merchant").get(pk=user.pk)
     user.merchant = member.merchant
     user.dashboard_extras = {name: getattr(member, f"extra_{name}") for name in member_extras()}
     # A superuser has every permission, an inactive user none: ModelBackend decides.

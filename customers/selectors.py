@@ -4,7 +4,8 @@ id is never found; the blacklist is platform-wide."""
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 
 from core.errors import ValidationFailed, found_or_not_found
 from core.paging import Page, keyset_page
@@ -29,9 +30,13 @@ def find_customer_by_email(*, merchant: Merchant, email: str) -> Customer | None
     )
 
 
-def get_customer(*, merchant: Merchant, customer_id: str) -> Customer:
-    """The merchant's customer, or NotFound (also for another merchant's customer)."""
-    return found_or_not_found(Customer.objects.for_merchant(merchant), customer_id, name="customer")
+def get_customer(*, merchant: Merchant, customer_id: str, marked: bool = False) -> Customer:
+    """The merchant's customer, or NotFound (also for another merchant's customer).
+    `marked`: its blacklist mark read with it, as `customer.blacklist_mark`."""
+    customers = Customer.objects.for_merchant(merchant)
+    if marked:
+        customers = customers.annotate(blacklist_mark=blacklist_mark("email"))
+    return found_or_not_found(customers, customer_id, name="customer")
 
 
 def _search(term: str) -> Q:
@@ -97,18 +102,35 @@ def customer_ids_matching(*, merchant: Merchant, search: str, at_most: int) -> l
     return ids
 
 
-def customer_since(customer: Customer):
+def customer_since(customer: Customer, *, every_payment: list | None = None):
     """When the customer started: the earlier of its record's creation and its first
-    payment (payments can be older than the record, e.g. imported ones)."""
-    first_payment = customer.payments.order_by("created_at").values_list("created_at", flat=True)
-    first = first_payment.first()
+    payment (payments can be older than the record, e.g. imported ones).
+    `every_payment`: all of the customer's payments when they are in hand already."""
+    if every_payment is not None:
+        first = min((payment.created_at for payment in every_payment), default=None)
+    else:
+        times = customer.payments.order_by("created_at").values_list("created_at", flat=True)
+        first = times.first()
     return min(customer.created_at, first) if first else customer.created_at
 
 
 # --- blacklist ----------------------------------------------------------------------------
 
 
-def is_email_blacklisted(email: str) -> bool:
+def blacklist_mark(email_path: str) -> Exists:
+    """Whether the email at `email_path` (a field path of the row being read) is on the
+    blacklist, as a column of that row: no statement of its own. It compares the email
+    lower-cased, which is all the normalising most addresses need; hand it to
+    `is_email_blacklisted(email, mark=...)`, which trusts it only for those."""
+    return Exists(BlacklistEntry.objects.active().filter(email=Lower(OuterRef(email_path))))
+
+
+def is_email_blacklisted(email: str, *, mark: bool | None = None) -> bool:
+    """Whether this email, normalised, is blacklisted. `mark`: what `blacklist_mark`
+    read beside it, the answer when lower-casing normalises the email (ASCII, no quoted
+    local part); for any other spelling the blacklist is asked."""
+    if mark is not None and email.isascii() and normalize_email(email) == email.lower():
+        return mark
     return BlacklistEntry.objects.active().for_email(email).exists()
 
 

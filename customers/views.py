@@ -53,7 +53,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 def _get_customer_or_404(request: HttpRequest, customer_id: str) -> Customer:
-    return found_or_404(selectors.get_customer, merchant=request.merchant, customer_id=customer_id)
+    return found_or_404(
+        selectors.get_customer, merchant=request.merchant, customer_id=customer_id, marked=True
+    )
 
 
 def _customer_context(request: HttpRequest, customer: Customer, restrictions_form=None) -> dict:
@@ -64,7 +66,9 @@ def _customer_context(request: HttpRequest, customer: Customer, restrictions_for
     return {
         "nav": "customers",
         "customer": customer,
-        "is_blacklisted": selectors.is_email_blacklisted(customer.email),
+        "is_blacklisted": selectors.is_email_blacklisted(
+            customer.email, mark=getattr(customer, "blacklist_mark", None)
+        ),
         "payments": payments,
         "more_payments_url": (
             f"{reverse('payments:list')}?{urlencode({'q': customer.email})}"
@@ -72,7 +76,10 @@ def _customer_context(request: HttpRequest, customer: Customer, restrictions_for
             else None
         ),
         "subscriptions": subscriptions,
-        "customer_since": selectors.customer_since(customer),
+        "customer_since": selectors.customer_since(
+            customer,  # fewer than a page of payments: that is every one of them
+            every_payment=payments if len(payments) < PAGE_SIZE else None,
+        ),
         "restrictions_form": restrictions_form or RestrictionsForm.for_customer(customer),
     }
 

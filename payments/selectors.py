@@ -8,7 +8,7 @@ from core import money
 from core.errors import ValidationFailed, found_or_not_found
 from core.paging import Page, check_limit, keyset_page
 from customers.models import Customer
-from customers.selectors import customer_ids_matching
+from customers.selectors import blacklist_mark, customer_ids_matching
 from merchants.models import Merchant
 
 from .models import DisplayStatus, Payment, RefundApproval, Transaction
@@ -37,10 +37,15 @@ def with_ledger(payment: Payment) -> Payment:
     return payment
 
 
-def get_payment(*, merchant: Merchant, payment_id: str, approvals: bool = False) -> Payment:
+def get_payment(
+    *, merchant: Merchant, payment_id: str, approvals: bool = False, marked: bool = False
+) -> Payment:
     """The merchant's payment with its customer and transactions (`approvals`: each
-    held refund's approval too, as `txn.approval`), or NotFound."""
+    held refund's approval too, as `txn.approval`; `marked`: the customer's blacklist
+    mark read with it, as `payment.customer_blacklist_mark`), or NotFound."""
     queryset = _with_details(Payment.objects.for_merchant(merchant), approvals=approvals)
+    if marked:
+        queryset = queryset.annotate(customer_blacklist_mark=blacklist_mark("customer__email"))
     return found_or_not_found(queryset, payment_id, name="payment")
 
 

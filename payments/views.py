@@ -43,7 +43,11 @@ PAGE_SIZE = 25
 
 def get_payment_or_404(request: HttpRequest, payment_id: str) -> Payment:
     return found_or_404(
-        selectors.get_payment, merchant=request.merchant, payment_id=payment_id, approvals=True
+        selectors.get_payment,
+        merchant=request.merchant,
+        payment_id=payment_id,
+        approvals=True,
+        marked=True,
     )
 
 
@@ -194,7 +198,11 @@ def payment_context(payment: Payment) -> dict:
         "transactions": transactions,
         "chargeback_txn": chargeback,
         "customer": customer,
-        "customer_blacklisted": bool(customer and is_email_blacklisted(customer.email)),
+        "customer_blacklisted": bool(
+            customer and is_email_blacklisted(customer.email, mark=payment.customer_blacklist_mark)
+        ),
+        # Only a chargeback opens a dispute (SPEC 10): no need to ask for them otherwise.
+        "disputes": list(payment.disputes.all()) if payment.is_chargebacked else [],
         "reversal_label": "Refund" if payment.is_captured else "Void",
         "can_reverse": payment.status == Payment.Status.SUCCEEDED,
         "reversal_blocked": reversal_blocked(payment),

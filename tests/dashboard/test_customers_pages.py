@@ -12,6 +12,7 @@ from django.utils import timezone
 from core.actors import SYSTEM
 from customers import services
 from customers.services import add_to_blacklist
+from payments.models import Payment
 from subscriptions.models import Subscription
 from tests.dashboard.conftest import HTMX
 from tests.factories import CustomerFactory, PaymentFactory
@@ -57,6 +58,21 @@ def test_customer_list_query_count_does_not_grow(
         CustomerFactory(merchant=merchant)
     with django_assert_max_num_queries(len(queries)):
         agent_client.get(LIST)
+
+
+def test_the_customer_page_asks_five_statements_at_most(
+    agent_client, merchant, customer, django_assert_max_num_queries
+):
+    """Session, user, the customer with its blacklist mark, its payments (fewer than a
+    page: the first of them is when it started) and its subscriptions."""
+    first = PaymentFactory(merchant=merchant, customer=customer)
+    PaymentFactory(merchant=merchant, customer=customer)
+    Payment.objects.filter(pk=first.pk).update(created_at=customer.created_at - timedelta(days=400))
+
+    with django_assert_max_num_queries(5):
+        html = agent_client.get(reverse("customers:detail", args=[customer.id])).content.decode()
+    since = (customer.created_at - timedelta(days=400)).strftime("%b %-d, %Y")
+    assert since in html
 
 
 def test_customer_page_shows_payments_subscriptions_and_refusals(

@@ -2,10 +2,12 @@
 
 import re
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from chargebacks import services as chargebacks
 from core.actors import SYSTEM
 from customers.services import add_to_blacklist, update_restrictions
 from payments import delivery, services
@@ -214,6 +216,58 @@ def test_customer_badges_show_restrictions_and_blacklist(agent_client, payment, 
     assert "Recurring restricted" in badges
     assert "Customer-initiated restricted" not in badges
     assert "Restriction reason: Chargeback" in html
+
+
+@pytest.mark.parametrize(
+    "stored, blacklisted",
+    [
+        ("Jane.Roe@Example.test", "jane.roe@example.test"),  # read in the page's statement
+        ('"jane.roe"@example.test', "jane.roe@example.test"),  # a quoted local part
+        ("Jane@Bücher.de", "jane@bücher.de"),  # an IDNA domain
+    ],
+)
+def test_the_blacklist_badge_holds_for_every_spelling_of_an_email(
+    agent_client, merchant, stored, blacklisted
+):
+    """The payment and customer pages read the blacklist mark with their row, lower-cased
+    in SQL; an email that needs more normalising than that is asked as before."""
+    customer = CustomerFactory(merchant=merchant, email=stored)
+    payment = PaymentFactory(merchant=merchant, customer=customer)
+    neighbour = PaymentFactory(merchant=merchant, customer=CustomerFactory(merchant=merchant))
+    add_to_blacklist(email=blacklisted, reason="fraud", actor=SYSTEM)
+
+    def badges(of):
+        html = agent_client.get(detail_url(of)).content.decode()
+        return re.search(r'id="customer-badges">(.*?)</p>', html, re.S).group(1)
+
+    assert "Blacklisted" in badges(payment)
+    assert "Blacklisted" not in badges(neighbour)
+    page = agent_client.get(reverse("customers:detail", args=[customer.id])).content.decode()
+    assert '<dd><span class="badge badge-danger">Blacklisted</span></dd>' in page
+
+
+def test_the_payment_page_asks_five_statements_at_most(
+    agent_client, merchant, customer, django_assert_max_num_queries
+):
+    """Session, user (with its merchant and permissions), the payment with its customer
+    and blacklist mark, its ledger, and its disputes when it was charged back (issue 12:
+    a page within five statements)."""
+    plain = PaymentFactory(merchant=merchant, customer=customer, amount=9000)
+    disputed = PaymentFactory(merchant=merchant, customer=customer, amount=9000)
+    for payment in (plain, disputed):
+        for _ in range(3):
+            services.reverse_payment(
+                merchant=merchant, payment_id=payment.id, actor=SYSTEM, amount=100
+            )
+    chargebacks.record_chargeback(merchant=merchant, payment_id=disputed.id, actor=SYSTEM)
+    add_to_blacklist(email=customer.email, reason="fraud", actor=SYSTEM)
+
+    with django_assert_max_num_queries(4):
+        html = agent_client.get(detail_url(plain)).content.decode()
+    assert "Blacklisted" in html and 'id="payment-disputes"' not in html
+    with django_assert_max_num_queries(5):
+        html = agent_client.get(detail_url(disputed)).content.decode()
+    assert 'id="payment-disputes"' in html
 
 
 def test_refund_button_reads_void_when_not_captured(agent_client, merchant):
