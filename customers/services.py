@@ -273,7 +273,8 @@ def update_restrictions(
 def add_to_blacklist(
     *, email: str, reason: str, actor: Actor, chargeback: Any = None
 ) -> BlacklistEntry:
-    """Block an email at every merchant (SPEC 5); answers its active entry.
+    """Block an email at every merchant (SPEC 5); answers its active entry, with
+    `entry.newly_added` saying whether this call added it.
 
     Rules: a valid email, stored trimmed and lower-cased (matching is
     case-insensitive); a reason of 1 to 500 characters. Idempotent: an email already
@@ -326,6 +327,7 @@ def add_to_blacklist(
                 if newly_blacklisted:
                     events.blacklisted(customer)  # webhook event, in this transaction
             trail.succeeded(entry)
+    entry.newly_added = newly_blacklisted
     return entry
 
 

@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 
 from core.dashboard import actor_for, dashboard_view, found_or_404, post_only
@@ -154,6 +156,18 @@ def blacklist(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _blacklist_added_toast(entry) -> str:
+    """What adding did: an email already blacklisted keeps its entry (the service is
+    idempotent), and the toast says so rather than announce an addition."""
+    if entry.newly_added:
+        return f"{entry.email} added to the blacklist"
+    since = date_format(timezone.localtime(entry.created_at), "M j, Y")
+    return (
+        f"{entry.email} was already on the blacklist (since {since}, reason “{entry.reason}”); "
+        "nothing changed"
+    )
+
+
 @dashboard_view("customers.view_blacklistentry", "customers.add_blacklistentry", merchant=False)
 @post_only("customers:blacklist")
 def blacklist_add(request: HttpRequest) -> HttpResponse:
@@ -170,7 +184,7 @@ def blacklist_add(request: HttpRequest) -> HttpResponse:
         if entry is not None:
             return _card_saved(
                 request,
-                toast=f"{entry.email} added to the blacklist",
+                toast=_blacklist_added_toast(entry),
                 redirect_to=reverse("customers:blacklist"),
                 card=("customers/blacklist.html#add_form", {"add_form": BlacklistAddForm()}),
                 blacklistChanged=True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from core.api import answer_text
-from customers.schemas import mark_blacklisted
+from customers.selectors import is_email_blacklisted
 from webhooks import outbox
 
 from .models import Payment, Transaction
@@ -29,9 +29,12 @@ OUTCOME_EVENTS = {
 def payment_answer(payment: Payment) -> str:
     """The payment as the API answers it (GET /payments/{id}), as JSON text: its
     customer and every transaction, written as ninja writes an answer (times to the
-    millisecond). The customer's blacklist mark is looked up once and kept on it."""
-    if payment.customer is not None and getattr(payment.customer, "is_blacklisted", None) is None:
-        mark_blacklisted([payment.customer])
+    millisecond). The customer's blacklist mark is kept on it: the one the payment was
+    read with (services.locked_payment), else looked up once."""
+    customer = payment.customer
+    if customer is not None and getattr(customer, "is_blacklisted", None) is None:
+        read = getattr(payment, "customer_blacklist_mark", None)
+        customer.is_blacklisted = is_email_blacklisted(customer.email, mark=read)
     return answer_text(PaymentOut.from_orm(with_ledger(payment)))
 
 

@@ -64,6 +64,17 @@ def test_add_with_htmx_refreshes_the_list(platform_client):
     assert response.content.decode().lstrip().startswith('<section class="card" id="blacklist-add"')
 
 
+def test_adding_an_email_already_blacklisted_says_so_and_changes_nothing(platform_client):
+    first = add_to_blacklist(email="fraud@example.test", reason="stolen card", actor=SYSTEM)
+    response = platform_client.post(
+        ADD, {"email": " Fraud@Example.TEST ", "reason": "again"}, headers=HTMX
+    )
+    toast = json.loads(response["HX-Trigger"])["toast"]
+    assert toast.startswith("fraud@example.test was already on the blacklist (since ")
+    assert "reason “stolen card”); nothing changed" in toast
+    assert list(BlacklistEntry.objects.values_list("pk", "reason")) == [(first.pk, "stolen card")]
+
+
 def test_add_needs_a_valid_email_and_a_reason(platform_client):
     response = platform_client.post(ADD, {"email": "not-an-email", "reason": ""}, headers=HTMX)
     html = response.content.decode()
