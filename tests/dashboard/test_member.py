@@ -4,6 +4,8 @@ exactly what Django's ModelBackend would have found, one query at a time."""
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.dashboard import load_member
@@ -71,3 +73,22 @@ def test_the_top_bar_names_the_roles(client, merchant_admin):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "admin@acme.test · Merchant admin</span>" in response.content.decode()
+
+
+def test_a_page_reads_its_signed_in_user_once(client, agent):
+    """The session's user comes with its merchant, permissions and roles (the auth
+    backend reads it through core.dashboard.members): no second read for the page."""
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("payments:list")).status_code == 200
+    user_reads = [q for q in queries.captured_queries if 'FROM "merchants_user"' in q["sql"]]
+    assert len(user_reads) == 1
+
+
+def test_a_deactivated_user_is_signed_out_on_the_next_page(client, agent):
+    client.force_login(agent)
+    assert client.get(reverse("payments:list")).status_code == 200
+    User.objects.filter(pk=agent.pk).update(is_active=False)
+    response = client.get(reverse("payments:list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
