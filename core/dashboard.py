@@ -6,16 +6,18 @@ the member's merchant's, or not there at all -> 404."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, wraps
+from datetime import date
+from functools import cache, lru_cache, wraps
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
+from django.db.models import CharField, OuterRef, QuerySet, StringAgg, Subquery, Value
 from django.db.models.functions import Concat
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .actors import Actor
@@ -32,18 +34,28 @@ def member_extras() -> dict[str, Callable]:
     page's member in the same statement (the banners' figures), as name -> a function
     answering an expression over the user's row (`OuterRef("merchant_id")` is its
     merchant). Registered by dotted path, like context processors, so that core imports
-    no domain app."""
+    no domain app. An expression may depend on the date (UTC), not on the time of day:
+    `members()` builds them once a day."""
     return {name: import_string(path) for name, path in settings.DASHBOARD_MEMBER_EXTRAS.items()}
 
 
-def members():
+def members() -> QuerySet:
     """Users, each read with what every dashboard page needs of it: its merchant (every
     read is scoped by it; the top bar names it), its own and its roles' permissions (the
     checks here and `perms` in templates), its role names (the top bar) and the member
     extras (`member_extras`). Asked one by one that is four statements before the page's
     own; this is one. The session's user is read through it (merchants.auth_backends),
     so a page asks for its user once: a list page stays within four statements (session,
-    user, its rows and their count) and five when a search names customers."""
+    user, its rows and their count) and five when a search names customers.
+
+    Building this annotated query costs more than running it, so it is built once a day
+    per process and cloned for each read (a clone runs it anew: nothing read is kept).
+    The day is UTC's: a member extra may depend on the date, never on the time of day."""
+    return _members_on(timezone.now().date())
+
+
+@lru_cache(maxsize=1)
+def _members_on(day: date) -> QuerySet:
     from django.contrib.auth.models import Group, Permission  # not before apps are ready
 
     label = Concat("content_type__app_label", Value("."), "codename", output_field=CharField())

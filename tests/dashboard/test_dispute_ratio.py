@@ -1,6 +1,9 @@
 """The dispute ratio on the overview, and the banner merchant admins see on every
 dashboard page from an early warning on (SPEC 10)."""
 
+from datetime import UTC, date, datetime, timedelta
+from unittest import mock
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -133,3 +136,21 @@ def test_the_banners_come_with_the_member_and_cost_no_query_of_their_own(
     [member] = [q for q in admin_queries if "payments_monthlytotals" in q]
     assert "webhooks_endpoint" in member and "auth_group" in member
     assert "payments_payment" not in member
+
+
+def test_a_process_that_runs_into_a_new_month_reads_the_new_month(merchant_admin_client, merchant):
+    """The member's statement, banner figures included, is built once a day per process
+    (core.dashboard.members): past midnight on the 1st it reads the new month."""
+    october, november = date(2025, 10, 1), date(2025, 11, 1)
+    dispute_ratio.add(merchant_id=merchant.id, month=october, counts={"captured_payments": 5_000})
+    dispute_ratio.add(
+        merchant_id=merchant.id,
+        month=november,
+        counts={"captured_payments": 100, "disputes_opened": 150},
+    )
+    before = datetime(2025, 10, 31, 23, 59, tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=before):
+        assert BANNER not in merchant_admin_client.get(PAYMENTS).content.decode()
+    with mock.patch("django.utils.timezone.now", return_value=before + timedelta(minutes=2)):
+        html = merchant_admin_client.get(PAYMENTS).content.decode()
+    assert "Dispute ratio excessive" in html
