@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import dispute_ratio, events, rollup
+from . import dispute_ratio, events, rollup, selectors
 from .gateways import GatewayDeclined, GatewayResult, GatewayTransientError, get_gateway
 from .models import RELEASED, UNANSWERED, Payment, Transaction
 
@@ -83,7 +83,9 @@ def _under_lease(transaction_id: str, ask: Callable[[Transaction], GatewayResult
     try:
         result = ask(txn)
     except GatewayDeclined as declined:
-        return _finish(txn.id, succeeded=False, failure_reason=declined.reason)
+        return _finish(
+            txn.id, payment_id=txn.payment_id, succeeded=False, failure_reason=declined.reason
+        )
     except GatewayTransientError:
         Transaction.objects.filter(id=txn.id).update(send_lease_until=None)
         raise
@@ -92,7 +94,9 @@ def _under_lease(transaction_id: str, ask: Callable[[Transaction], GatewayResult
             gateway_reference=result.reference, send_lease_until=None
         )
         return Transaction.Status.PENDING
-    return _finish(txn.id, succeeded=True, gateway_reference=result.reference)
+    return _finish(
+        txn.id, payment_id=txn.payment_id, succeeded=True, gateway_reference=result.reference
+    )
 
 
 def unfinished_refund_ids(*, older_than: timedelta | None = None) -> list[str]:
@@ -144,12 +148,23 @@ def record_gateway_outcome(
 
 
 def _finish(
-    transaction_id: str, *, succeeded: bool, gateway_reference: str = "", failure_reason: str = ""
+    transaction_id: str,
+    *,
+    succeeded: bool,
+    gateway_reference: str = "",
+    failure_reason: str = "",
+    payment_id: str | None = None,
 ) -> str:
     with transaction.atomic():
-        payment_id = Transaction.objects.values_list("payment_id", flat=True).get(id=transaction_id)
-        payment = Payment.objects.select_for_update().get(id=payment_id)
-        txn = Transaction.objects.get(id=transaction_id)
+        if payment_id is None:
+            payment_id = Transaction.objects.values_list("payment_id", flat=True).get(
+                id=transaction_id
+            )
+        payment = selectors.locked(Payment.objects.filter(id=payment_id)).get()
+        # The ledger is read under the lock: the transaction to finish is one of its
+        # rows, and the event's payment is answered from this same list.
+        selectors.with_ledger(payment)
+        txn = next(t for t in payment.transactions.all() if t.id == transaction_id)
         if txn.status != Transaction.Status.PENDING:
             return txn.status
         txn.processed_at = timezone.now()

@@ -37,6 +37,17 @@ def with_ledger(payment: Payment) -> Payment:
     return payment
 
 
+def locked(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    """These payments, each row locked until the transaction ends, with its customer
+    (unlocked) and the customer's blacklist mark: what an answer or a webhook event
+    embeds comes with the lock, not in statements of its own."""
+    return (
+        queryset.select_related("customer")
+        .annotate(customer_blacklist_mark=blacklist_mark("customer__email"))
+        .select_for_update(of=("self",))
+    )
+
+
 def get_payment(
     *, merchant: Merchant, payment_id: str, approvals: bool = False, marked: bool = False
 ) -> Payment:

@@ -21,10 +21,9 @@ from core.actors import Actor
 from core.errors import InvalidRequest, ValidationFailed, found_or_not_found
 from customers import services as customer_services
 from customers.models import Customer
-from customers.selectors import blacklist_mark
 from merchants.models import Merchant
 
-from . import approvals, delivery, dispute_ratio, events, rollup, tasks
+from . import approvals, delivery, dispute_ratio, events, rollup, selectors, tasks
 from .gateways import GatewayDeclined, GatewayTransientError, get_gateway
 from .models import (
     MAX_METADATA_KEY_LENGTH,
@@ -108,12 +107,7 @@ def locked_payment(*, merchant: Merchant, payment_id: str) -> Payment:
     """The merchant's payment, its row locked until the transaction ends (the customer
     comes along, unlocked, with its blacklist mark: answers embed both), or NotFound.
     Every decision about its money starts here."""
-    queryset = (
-        Payment.objects.for_merchant(merchant)
-        .select_related("customer")
-        .annotate(customer_blacklist_mark=blacklist_mark("customer__email"))
-        .select_for_update(of=("self",))
-    )
+    queryset = selectors.locked(Payment.objects.for_merchant(merchant))
     return found_or_not_found(queryset, payment_id, name="payment")
 
 

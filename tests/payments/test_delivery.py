@@ -4,16 +4,19 @@ These tests commit (transaction=True), so the task enqueued on commit really run
 (in-process here; test_celery_worker.py runs it in a real worker on Redis).
 """
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from core.actors import SYSTEM
-from payments import delivery, services, tasks
+from customers.models import BlacklistEntry
+from payments import delivery, events, selectors, services, tasks
 from payments.models import Transaction
 from tests.conftest import require_postgres, run_concurrently
-from tests.factories import PaymentFactory
+from tests.factories import CustomerFactory, PaymentFactory
+from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,6 +51,28 @@ def test_pending_refund_is_sent_after_commit_and_succeeds(merchant, gateway_call
     [call] = gateway_calls("refund")
     assert call["amount"] == 1000
     assert call["idempotency_key"] == f"backoffice-{reversal.id}"
+
+
+def test_the_gateways_answer_is_recorded_and_announced_as_the_payment_now_reads(
+    merchant, lost_messages, django_assert_max_num_queries
+):
+    customer = CustomerFactory(merchant=merchant, email="Known.Fraud@example.test")
+    payment = PaymentFactory(merchant=merchant, customer=customer, amount=2500)
+    BlacklistEntry.objects.create(email="known.fraud@example.test", reason="fraud")
+    pending = refund(payment, amount=1000)
+
+    # Claim, read, then one transaction: lock (with the customer and its mark), the
+    # ledger, the two updates, the event and the endpoints it goes to.
+    with django_assert_max_num_queries(10):
+        status = delivery.send_pending_transaction(transaction_id=pending.id)
+
+    assert status == "succeeded"
+    event = Event.objects.get(type="refund.succeeded")
+    now = selectors.get_payment(merchant=merchant, payment_id=payment.id)
+    assert event.data == json.loads(events.payment_answer(now))
+    assert event.data["transactions"][-1]["status"] == "succeeded"
+    assert (event.data["amountReversed"], event.data["amountReversalPending"]) == (1000, 0)
+    assert event.data["customer"]["isBlacklisted"] is True
 
 
 def test_declined_refund_fails_and_its_amount_can_be_refunded_again(merchant, gateway_calls):
