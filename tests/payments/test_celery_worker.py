@@ -156,3 +156,26 @@ def test_worker_retries_a_transient_failure_until_success(merchant, worker):
     assert done.attempts == 3
     refunds = [c for c in get_gateway().ledger.calls() if c["op"] == "refund"]
     assert len(refunds) == 3
+
+
+def sessions_opened() -> int:
+    """Connections PostgreSQL has accepted to the test database so far."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(merchant, worker):
+    # Opening a connection cost more than sending a refund: a worker that opened one a
+    # task (Celery's default with Django) ran at half the speed (bench/, e2e section).
+    payments = [PaymentFactory(merchant=merchant, amount=2500) for _ in range(12)]
+    before = sessions_opened()  # the worker's processes connect at their first task
+
+    refunds = [
+        services.reverse_payment(merchant=merchant, payment_id=p.id, actor=SYSTEM, amount=100)
+        for p in payments
+    ]
+    assert all(wait_until_final(r.id, worker).status == "succeeded" for r in refunds)
+
+    assert sessions_opened() - before <= 3  # one per worker process, at the most
