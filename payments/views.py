@@ -169,7 +169,7 @@ def outcome_toast(payment: Payment, operation: Transaction) -> tuple[str, str]:
     if operation.status == Transaction.Status.CANCELED:
         return f"{name} of {amount} canceled: it was not approved", "info"
     if operation.status == Transaction.Status.PENDING:
-        return f"{name} of {amount} sent; waiting for the gateway", "info"
+        return f"{name} of {amount} is pending: waiting for the gateway", "info"
     return f"{name} of {amount} succeeded", "success"
 
 

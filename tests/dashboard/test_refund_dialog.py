@@ -73,7 +73,7 @@ def test_htmx_refund_answers_events_and_refunds(agent_client, agent, payment):
     assert events["closeDialog"] is True
     assert events["paymentChanged"] == {"id": payment.id}
     assert events["toast"] == {
-        "text": "Refund of $5.00 sent; waiting for the gateway",
+        "text": "Refund of $5.00 is pending: waiting for the gateway",
         "level": "info",
     }
     payment.refresh_from_db()
@@ -94,7 +94,7 @@ def test_without_javascript_get_is_a_page_and_post_redirects_with_a_message(agen
     assert response.status_code == 302
     assert response.url == reverse("payments:detail", args=[payment.id])
     follow = agent_client.get(response.url).content.decode()
-    assert "Refund of $7.50 sent; waiting for the gateway" in follow
+    assert "Refund of $7.50 is pending: waiting for the gateway" in follow
     payment.refresh_from_db()
     assert payment.amount_reversed == 750
 
@@ -130,7 +130,7 @@ def test_a_zero_decimal_currency_refuses_decimals(agent_client, merchant):
     assert "JPY has no decimal places" in response.content.decode()
     response = post(agent_client, yen, amount="5000")
     assert json.loads(response["HX-Trigger"])["toast"]["text"] == (
-        "Refund of ¥5,000 sent; waiting for the gateway"
+        "Refund of ¥5,000 is pending: waiting for the gateway"
     )
 
 
@@ -138,7 +138,7 @@ def test_a_three_decimal_currency_converts_exactly(agent_client, merchant):
     kwd = PaymentFactory(merchant=merchant, amount=12345, currency="KWD")
     response = post(agent_client, kwd, amount="1.5")
     assert json.loads(response["HX-Trigger"])["toast"]["text"] == (
-        "Refund of KWD 1.500 sent; waiting for the gateway"
+        "Refund of KWD 1.500 is pending: waiting for the gateway"
     )
     kwd.refresh_from_db()
     assert kwd.amount_reversed == 1500
@@ -172,7 +172,7 @@ def test_double_submit_with_the_same_token_reverses_once(agent_client, payment):
     third = post(agent_client, payment, token=token, amount="5.00", htmx=False)
     assert first.status_code == second.status_code == 204
     assert json.loads(second["HX-Trigger"])["toast"]["text"] == (
-        "Refund of $5.00 sent; waiting for the gateway"
+        "Refund of $5.00 is pending: waiting for the gateway"
     )
     assert third.status_code == 302
     assert len(reversals(payment)) == 1
@@ -214,7 +214,7 @@ def test_void_of_an_uncaptured_payment_has_no_amount_field(agent_client, merchan
 
     response = post(agent_client, uncaptured)
     assert json.loads(response["HX-Trigger"])["toast"]["text"] == (
-        "Void of $25.00 sent; waiting for the gateway"
+        "Void of $25.00 is pending: waiting for the gateway"
     )
     uncaptured.refresh_from_db()
     assert uncaptured.is_voided
