@@ -167,6 +167,19 @@ def test_a_refused_filter_shows_the_refusal_and_no_rows(agent_client, payment):
     assert payment_ids(html) == []
 
 
+def test_an_order_id_start_too_short_to_mean_an_order_asks_to_type_more(
+    agent_client, merchant, monkeypatch
+):
+    monkeypatch.setattr("payments.selectors.MAX_ORDERS_PER_SEARCH", 2)
+    for i in range(3):
+        PaymentFactory(merchant=merchant, order_id=f"ORD-7{i}")
+    html = page_of(agent_client, PAYMENTS, {"q": "ORD-7"})
+    assert "More than 2 payments have an order id starting with “ORD-7”: type more of it" in (
+        alert_of(html)
+    )
+    assert payment_ids(html) == []
+
+
 @pytest.mark.parametrize(
     ("params", "error"),
     [
@@ -267,7 +280,7 @@ def test_the_blacklist_pages_both_ways(platform_client):
         "newer",
     ],
 )
-def test_the_payments_list_is_four_statements_at_most(
+def test_the_payments_list_is_five_statements_at_most(
     agent_client, merchant, params, django_assert_max_num_queries
 ):
     ben = CustomerFactory(merchant=merchant, name="Ben Kowalski")
@@ -280,8 +293,8 @@ def test_the_payments_list_is_four_statements_at_most(
     elif params == "newer":
         params = {"before": payments[5].id}
     # session, the user read with its merchant, permissions and roles, [the customers a
-    # search means], the page with its count and cursor.
-    with django_assert_max_num_queries(4):
+    # search means, how many order ids start with it], the page with its count and cursor.
+    with django_assert_max_num_queries(5 if "q" in params else 4):
         html = page_of(agent_client, PAYMENTS, params)
     assert payment_ids(html)
 

@@ -88,6 +88,30 @@ def test_like_wildcards_in_a_search_are_plain_characters(merchant):
     assert found(merchant, search="50%_") == [percent.id]
 
 
+def test_an_order_id_start_meaning_too_many_payments_is_refused_not_cut(merchant, monkeypatch):
+    monkeypatch.setattr(selectors, "MAX_ORDERS_PER_SEARCH", 3)
+    for i in range(4):
+        PaymentFactory(merchant=merchant, order_id=f"ORD-1{i}")
+    with pytest.raises(ValidationFailed) as refused:
+        found(merchant, search="ORD-1")
+    assert refused.value.message == (
+        "More than 3 payments have an order id starting with “ORD-1”: type more of it"
+    )
+    assert refused.value.param == "search"
+    assert len(found(merchant, search="ord-12")) == 1
+
+
+def test_an_order_id_typed_whole_is_found_among_too_many_that_start_so(merchant, monkeypatch):
+    monkeypatch.setattr(selectors, "MAX_ORDERS_PER_SEARCH", 3)
+    whole = PaymentFactory(merchant=merchant, order_id="ORD-1")
+    for i in range(4):
+        PaymentFactory(merchant=merchant, order_id=f"ORD-1{i}")
+    starts = [PaymentFactory(merchant=merchant, order_id=f"ORD-2{i}") for i in range(3)]
+
+    assert found(merchant, search=" ord-1 ") == [whole.id]
+    assert sorted(found(merchant, search="ORD-2")) == sorted(p.id for p in starts)
+
+
 def test_a_search_meaning_too_many_customers_is_refused_not_cut(merchant, monkeypatch):
     monkeypatch.setattr(selectors, "MAX_CUSTOMERS_PER_SEARCH", 2)
     for i in range(3):
