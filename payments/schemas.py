@@ -228,7 +228,9 @@ class PaymentListQuery(ListQuery):
         max_length=MAX_ORDER_ID_LENGTH,
         pattern=NO_NUL,
         description="In any case: the start of a payment id, an order id, a customer's "
-        "email or customer id, or any part of a customer's name",
+        "email or customer id, or any part of a customer's name. A text that more than 1,000 "
+        "customers or order ids match is refused (400 validation_error, param search); an "
+        "order id typed whole is still found",
     )
     created_from: date | None = Field(None, description="Created on or after this day (UTC)")
     created_to: date | None = Field(None, description="Created on or before this day (UTC)")
