@@ -46,11 +46,13 @@ def locked(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
     """These payments, each row locked until the transaction ends, with its customer
     (unlocked) and the customer's blacklist mark: what an answer or a webhook event
     embeds comes with the lock, not in statements of its own."""
-    return (
-        queryset.select_related("customer")
-        .annotate(customer_blacklist_mark=blacklist_mark("customer__email"))
-        .select_for_update(of=("self",))
-    )
+    return _marked(queryset.select_related("customer")).select_for_update(of=("self",))
+
+
+def _marked(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    """With each payment's customer's blacklist mark, as `payment.customer_blacklist_mark`
+    (hand it to customers.selectors.is_email_blacklisted as `mark`)."""
+    return queryset.annotate(customer_blacklist_mark=blacklist_mark("customer__email"))
 
 
 def get_payment(
@@ -61,7 +63,7 @@ def get_payment(
     mark read with it, as `payment.customer_blacklist_mark`), or NotFound."""
     queryset = _with_details(Payment.objects.for_merchant(merchant), approvals=approvals)
     if marked:
-        queryset = queryset.annotate(customer_blacklist_mark=blacklist_mark("customer__email"))
+        queryset = _marked(queryset)
     return found_or_not_found(queryset, payment_id, name="payment")
 
 

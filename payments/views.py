@@ -199,7 +199,10 @@ def payment_context(payment: Payment) -> dict:
         "chargeback_txn": chargeback,
         "customer": customer,
         "customer_blacklisted": bool(
-            customer and is_email_blacklisted(customer.email, mark=payment.customer_blacklist_mark)
+            customer
+            and is_email_blacklisted(
+                customer.email, mark=getattr(payment, "customer_blacklist_mark", None)
+            )
         ),
         # Only a chargeback opens a dispute (SPEC 10): no need to ask for them otherwise.
         "disputes": list(payment.disputes.all()) if payment.is_chargebacked else [],
