@@ -1,5 +1,6 @@
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.utils import timezone
 
@@ -8,12 +9,36 @@ from .errors import ValidationFailed
 RETENTION = timedelta(hours=24)
 
 
-def optional_reference(to, *, related_name: str = "+") -> models.ForeignKey:
+@models.ForeignKey.register_lookup
+@models.CharField.register_lookup
+class AnyOf(models.lookups.In):
+    """`field__any_of=[...]`: IN a list of values, sent to PostgreSQL as one array
+    parameter (`= ANY(%s)`) instead of one parameter a value. A search's list of up to
+    a thousand customer ids stood three times in its page's statement: quoting them
+    cost more than running it. Elsewhere (SQLite) the plain IN."""
+
+    lookup_name = "any_of"
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [value for value in self.rhs if value is not None]
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)
+
+
+def optional_reference(to, *, related_name: str = "+", db_index: bool = True) -> models.ForeignKey:
     """A link to another row that may be absent (null, and blank in forms) and that keeps
     the row it points to: PROTECT, because a record, a ledger entry or the audit trail
-    must never lose what it refers to, nor be deleted along with it."""
+    must never lose what it refers to, nor be deleted along with it. `db_index=False`
+    where an index of the model's own leads with the column already."""
     return models.ForeignKey(
-        to, null=True, blank=True, on_delete=models.PROTECT, related_name=related_name
+        to,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name=related_name,
+        db_index=db_index,
     )
 
 

@@ -1,5 +1,8 @@
 """Migration operations shared by the apps."""
 
+from functools import partial
+
+from django.contrib.postgres import operations as postgres_operations
 from django.db import migrations
 
 
@@ -18,3 +21,34 @@ class PostgreSQLOnly(migrations.RunSQL):
 
     def describe(self):
         return "Raw SQL operation (PostgreSQL only)"
+
+
+class _ConcurrentlyOnPostgreSQL:
+    """An index operation run CONCURRENTLY on PostgreSQL, so that a big table keeps
+    taking writes meanwhile (the migration must say `atomic = False`); elsewhere (the
+    demo's SQLite) the plain operation, `plain`."""
+
+    plain: type[migrations.AddIndex | migrations.RemoveIndex]
+
+    def _pick(self, schema_editor, name: str):
+        if schema_editor.connection.vendor == "postgresql":
+            return getattr(super(), name)
+        return partial(getattr(self.plain, name), self)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        run = self._pick(schema_editor, "database_forwards")
+        run(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        run = self._pick(schema_editor, "database_backwards")
+        run(app_label, schema_editor, from_state, to_state)
+
+
+class AddIndexConcurrently(_ConcurrentlyOnPostgreSQL, postgres_operations.AddIndexConcurrently):
+    plain = migrations.AddIndex
+
+
+class RemoveIndexConcurrently(
+    _ConcurrentlyOnPostgreSQL, postgres_operations.RemoveIndexConcurrently
+):
+    plain = migrations.RemoveIndex

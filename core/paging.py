@@ -73,6 +73,7 @@ def keyset_page(
     count_up_to: int | None = None,
     missing: str = "cursor",
     param: str = "startingAfter",
+    narrow: bool = False,
 ) -> Page:
     """Rows of `queryset` ordered by (created_at, pk) descending: after the row whose pk
     is `starting_after` (older), or the `limit` rows just before the one whose pk is
@@ -82,15 +83,14 @@ def keyset_page(
 
     One statement: the cursor's row and the count are subqueries of the page's query
     (the count is a COUNT over a LIMIT, so it stays a bounded scan at any table size).
-    Only an empty page behind a cursor asks again, to tell a stale cursor apart."""
+    Only an empty page behind a cursor asks again, to tell a stale cursor apart.
+    `narrow`: the page's keys are picked in a subquery, then their rows read (for
+    filters that match many rows in no useful order, e.g. a search's customers)."""
     check_limit(limit)
     if starting_after and ending_before:
         raise ValidationFailed("Give startingAfter or endingBefore, not both", param=param)
     cursor = starting_after or ending_before
     rows = queryset
-    if count_up_to is not None:
-        matching = queryset.order_by().values("pk")[: count_up_to + 1]
-        rows = rows.annotate(_match_count=_CountOf(Subquery(matching)))
     if cursor:
         at = Subquery(anchors.filter(pk=cursor).order_by().values("created_at")[:1])
         # (created_at, pk) beyond the cursor's row, written so the first term bounds
@@ -102,6 +102,14 @@ def keyset_page(
     # Newer rows are read oldest first from the cursor (the same index, backwards),
     # then shown newest first like every page.
     order = ("created_at", "pk") if ending_before else ("-created_at", "-pk")
+    if narrow:
+        # The page's keys first, then only their rows: a filter served by a covering
+        # index (its columns, created_at and pk in it) sorts its matches there, and
+        # the table is read for `limit + 1` rows, not for every match.
+        rows = queryset.filter(pk__in=rows.order_by(*order).values("pk")[: limit + 1])
+    if count_up_to is not None:
+        matching = queryset.order_by().values("pk")[: count_up_to + 1]
+        rows = rows.annotate(_match_count=_CountOf(Subquery(matching)))
     found = list(rows.order_by(*order)[: limit + 1])
     items = found[:limit]
     beyond = len(found) > limit
@@ -114,7 +122,9 @@ def keyset_page(
     if ending_before and not beyond and len(items) < limit:
         # Newer reached the top with a short page (rows went away meanwhile, or a
         # hand-made cursor): the newest page instead, full.
-        return keyset_page(queryset, anchors=anchors, limit=limit, count_up_to=count_up_to)
+        return keyset_page(
+            queryset, anchors=anchors, limit=limit, count_up_to=count_up_to, narrow=narrow
+        )
     matches = None
     if count_up_to is not None:
         value = found[0]._match_count if found else None

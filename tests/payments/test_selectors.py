@@ -290,6 +290,38 @@ def test_paging_keeps_the_filters_in_both_directions(merchant):
     assert [p.id for p in back.items] == [p.id for p in first.items]
 
 
+def test_a_customers_payments_page_newest_first_both_ways_with_their_count(merchant, ben, jun):
+    """A search's page picks its keys first, then reads their rows (`narrow`): the
+    order, the count and the cursors are those of any other page."""
+    bens = []
+    for _ in range(7):
+        bens.append(PaymentFactory(merchant=merchant, customer=ben))
+        PaymentFactory(merchant=merchant, customer=jun)
+    newest_first = [p.id for p in reversed(bens)]
+    pages = [selectors.list_payments(merchant=merchant, search="kowal", limit=3, count_up_to=100)]
+    while pages[-1].has_more:
+        pages.append(
+            selectors.list_payments(
+                merchant=merchant,
+                search="kowal",
+                limit=3,
+                count_up_to=100,
+                starting_after=pages[-1].next_cursor,
+            )
+        )
+    assert [[p.id for p in page.items] for page in pages] == [
+        newest_first[0:3],
+        newest_first[3:6],
+        newest_first[6:7],
+    ]
+    assert {page.matches.value for page in pages} == {7}
+    back = selectors.list_payments(
+        merchant=merchant, search="kowal", limit=3, ending_before=pages[-1].previous_cursor
+    )
+    assert [p.id for p in back.items] == newest_first[3:6]
+    assert all(p.customer.name == "Ben Kowalski" for p in back.items)
+
+
 @pytest.mark.parametrize(
     ("direction", "param"), [("starting_after", "startingAfter"), ("ending_before", "endingBefore")]
 )
@@ -353,6 +385,12 @@ def test_each_search_and_filter_is_served_by_its_index(merchant, ben):
         plan = rows.order_by("-created_at", "-id")[:26].explain()
         assert index in plan, (filters, plan)
         assert "Seq Scan" not in plan, (filters, plan)
+    # A search meaning customers picks its page's keys and counts its matches from the
+    # covering index alone (the page then reads 26 rows: keyset_page's `narrow`).
+    rows = selectors.payments_matching(merchant=merchant, search="kowal")
+    for keys in (rows.order_by("-created_at", "-id").values("pk")[:26], rows.values("pk")[:10_001]):
+        plan = keys.explain()
+        assert "Index Only Scan using payment_customer_recent_idx" in plan, plan
     # Counting an amount range reads that range, not every payment in the currency.
     rows = selectors.payments_matching(
         merchant=merchant, currency="USD", amount_min=700, amount_max=720
