@@ -156,9 +156,10 @@ def _amount_between(least: int | None, most: int | None, *, currency: str | None
 def _search(merchant: Merchant, term: str) -> Q:
     # The customers are resolved first (a bounded list of ids), and whether any order
     # id starts with the term, so that the page's statement holds only the branches
-    # that can match: a name or an email is then one lookup of payment_customer_idx,
-    # not an OR with an order-id prefix that the planner can only answer with a bitmap
-    # scan of the table (payment and order id prefixes have their lower(...)
+    # that can match: a name or an email is then index-only walks of
+    # payment_customer_recent_idx (the count, and the page's keys: list_payments
+    # narrows), not an OR with an order-id prefix that the planner can only answer with
+    # a bitmap scan of the table (payment and order id prefixes have their lower(...)
     # text_pattern_ops indexes).
     lowered = term.lower()
     customer_ids = customer_ids_matching(
