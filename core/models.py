@@ -20,6 +20,8 @@ class AnyOf(models.lookups.In):
     lookup_name = "any_of"
 
     def as_postgresql(self, compiler, connection):
+        if not self.rhs_is_direct_value():  # a subquery: IN (SELECT ...) as ever
+            return super().as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = [value for value in self.rhs if value is not None]
         if not values:
