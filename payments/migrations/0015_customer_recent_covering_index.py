@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
     customers (an email, a name) counts its matches and picks its page's keys from the
     index alone, then reads only the page's rows (core.paging.keyset_page, `narrow`).
     At 10M payments a full name meaning ~3,200 payments read them all from the table
-    twice, 28 ms; now 7 ms. Built CONCURRENTLY, then the indexes it replaces dropped
+    twice, 28 ms; now 6 ms. Built CONCURRENTLY, then the indexes it replaces dropped
     (concurrently too): the old payment_customer_idx and the foreign key's own two,
     which every payment written had to update. SQLite (the demo) keeps the latter."""
 
