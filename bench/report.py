@@ -65,8 +65,17 @@ def machine() -> list[str]:
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; code at commit {_commit()}",
         f"- machine: {os.cpu_count()} CPUs (nproc), {_memory()} RAM, {_cpu_model()}",
         f"- PostgreSQL {_postgres()}; Python {platform.python_version()}, "
-        f"Django {django.get_version()}",
+        f"Django {django.get_version()}; the product's statements {_binding()}",
     ]
+
+
+def _binding() -> str:
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if not options.get("server_side_binding"):
+        return "with their parameters inlined, never prepared (DATABASE_PREPARED_STATEMENTS=false)"
+    return f"prepared on their {options.get('prepare_threshold')}th run on a connection"
 
 
 def _number(value: float | None, digits: int = 1) -> str:
