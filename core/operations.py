@@ -52,3 +52,13 @@ class RemoveIndexConcurrently(
     _ConcurrentlyOnPostgreSQL, postgres_operations.RemoveIndexConcurrently
 ):
     plain = migrations.RemoveIndex
+
+
+def drop_index_concurrently(name: str, *, table: str, columns: str) -> PostgreSQLOnly:
+    """Drop an index PostgreSQL holds that the model state does not name (a foreign key's
+    own index, Django's `_like` twin of a varchar key) without blocking writes; the
+    migration must say `atomic = False`. Backwards, it is built again, concurrently."""
+    return PostgreSQLOnly(
+        sql=f"DROP INDEX CONCURRENTLY IF EXISTS {name}",
+        reverse_sql=f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {columns}",
+    )

@@ -80,8 +80,12 @@ class Payment(models.Model):
         MIT = "MIT", "Merchant-initiated"
 
     id = models.CharField(primary_key=True, max_length=40, default=new_payment_id, editable=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payments")
-    # Indexed by payment_customer_recent_idx, which leads with it (Meta.indexes).
+    # Each reference below without an index of its own is indexed by one of Meta.indexes
+    # that leads with it: merchant by payment_recent_idx, customer by
+    # payment_customer_recent_idx (an index less for every payment written).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
     customer = optional_reference("customers.Customer", related_name="payments", db_index=False)
     subscription = optional_reference("subscriptions.Subscription", related_name="payments")
     order_id = models.CharField(max_length=MAX_ORDER_ID_LENGTH, blank=True)
@@ -351,8 +355,13 @@ class Transaction(RecordedBy):
     id = models.CharField(
         primary_key=True, max_length=40, default=new_transaction_id, editable=False
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
+    # Indexed by txn_merchant_type_idx and txn_payment_idx, which lead with them.
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
     type = models.CharField(max_length=20, choices=Type.choices)
     amount = models.BigIntegerField()
     status = models.CharField(max_length=20, choices=Status.choices)

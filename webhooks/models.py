@@ -125,8 +125,12 @@ class Event(models.Model):
     change that rolled back, never a change without its event."""
 
     id = models.CharField(primary_key=True, max_length=40, default=new_event_id)
+    # Indexed by wh_event_newest, which leads with it.
     merchant = models.ForeignKey(
-        "merchants.Merchant", on_delete=models.PROTECT, related_name="webhook_events"
+        "merchants.Merchant",
+        on_delete=models.PROTECT,
+        related_name="webhook_events",
+        db_index=False,
     )
     type = models.CharField(max_length=50)
     data = models.JSONField()
