@@ -118,9 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     # Parameters travel apart from the SQL (psycopg's server-side binding), and a
     # statement run a fifth time on a connection is prepared: PostgreSQL stops parsing
-    # and planning the same few statements of every refund, page and task (about 2 ms
-    # of a refund's 12). Off for a pooler that cannot keep prepared statements
-    # (PgBouncer in transaction mode before 1.21): DATABASE_PREPARED_STATEMENTS=false.
+    # and planning the same few statements of every refund, page and task (2-3 ms of a
+    # refund's 15, bench/results.md). Off for a pooler that cannot keep prepared
+    # statements (PgBouncer in transaction mode before 1.21):
+    # DATABASE_PREPARED_STATEMENTS=false.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options.setdefault("server_side_binding", True)
