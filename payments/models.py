@@ -472,7 +472,10 @@ class DailyTotals(models.Model):
     not declined (pending included, as the payment's own amounts do).
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    # Indexed by the unique constraint of Meta, which leads with it.
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     day = models.DateField()
     currency = models.CharField(max_length=3)
     payments = models.BigIntegerField(default=0)

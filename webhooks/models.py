@@ -169,7 +169,10 @@ class Delivery(models.Model):
 
     id = models.CharField(primary_key=True, max_length=40, default=new_delivery_id)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed by wh_delivery_newest, which leads with it.
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     # Attempts of the retry schedule (a manual resend is an attempt, not one of these).
