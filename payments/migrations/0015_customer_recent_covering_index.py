@@ -1,7 +1,11 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from core.operations import AddIndexConcurrently, PostgreSQLOnly, RemoveIndexConcurrently
+from core.operations import (
+    AddIndexConcurrently,
+    RemoveIndexConcurrently,
+    drop_index_concurrently,
+)
 
 # Django's own indexes of the customer foreign key (a btree and a LIKE one), which
 # payment_customer_recent_idx makes redundant: it leads with customer_id.
@@ -55,13 +59,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                PostgreSQLOnly(
-                    sql=f"DROP INDEX CONCURRENTLY IF EXISTS {name}",
-                    reverse_sql=(
-                        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} "
-                        f"ON payments_payment {columns}"
-                    ),
-                )
+                drop_index_concurrently(name, table="payments_payment", columns=columns)
                 for name, columns in FOREIGN_KEY_INDEXES.items()
             ],
         ),
