@@ -29,19 +29,6 @@ class AnyOf(models.lookups.In):
         return f"{lhs} = ANY(%s)", (*lhs_params, values)
 
 
-class DocumentField(models.JSONField):
-    """A JSON document whose model `bulk_create` writes as plain rows (INSERT ...
-    VALUES), the way `save()` does. A model with no such field is bulk-inserted on
-    PostgreSQL as one array per column through UNNEST (Django's choice, to plan long
-    batches faster), which psycopg must dump and escape value by value and PostgreSQL
-    parse back: for the few rows a request writes it costs twice as much. Measured on
-    the 10M bench database, two rows: a refund's two webhook events 1.6 -> 0.8 ms, a
-    new payment's authorization and capture 3.0 -> 1.8 ms."""
-
-    def get_placeholder_sql(self, value, compiler, connection):
-        return "%s", (value,)
-
-
 def optional_reference(to, *, related_name: str = "+", db_index: bool = True) -> models.ForeignKey:
     """A link to another row that may be absent (null, and blank in forms) and that keeps
     the row it points to: PROTECT, because a record, a ledger entry or the audit trail

@@ -6,7 +6,7 @@ from django.db.models import Case, F, Q, Value, When
 
 from core import money
 from core.ids import new_id
-from core.models import DocumentField, MerchantQuerySet, newest_first_index, optional_reference
+from core.models import MerchantQuerySet, newest_first_index, optional_reference
 from merchants.models import Merchant, RecordedBy
 
 from .reasons import reason_message
@@ -369,7 +369,7 @@ class Transaction(RecordedBy):
     reason = models.CharField(max_length=30, choices=Reason.choices, blank=True)
     note = models.CharField(max_length=MAX_NOTE_LENGTH, blank=True)
     order_id = models.CharField(max_length=MAX_ORDER_ID_LENGTH, blank=True)
-    metadata = DocumentField(default=dict, blank=True)  # bulk-inserted: see its class
+    metadata = models.JSONField(default=dict, blank=True)
     gateway_reference = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

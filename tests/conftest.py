@@ -14,8 +14,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 def pytest_sessionstart(session):
     from django.conf import settings
+    from django.db import connection
 
-    if IN_CI and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if IN_CI and connection.vendor != "postgresql":
         pytest.exit("CI=true: the tests must run against PostgreSQL (set DATABASE_URL)", 3)
     # The test client and the live server speak plain HTTP: no redirect to HTTPS here.
     # Production keeps the default (on with DEBUG off); tests/ops checks that default.

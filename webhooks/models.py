@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.ids import new_id
-from core.models import DocumentField, MerchantQuerySet, newest_first_index
+from core.models import MerchantQuerySet, newest_first_index
 
 # Every event type a merchant can subscribe to. Adding one is one line here and one
 # `outbox.record(...)` call in the service that makes the change.
@@ -133,7 +133,7 @@ class Event(models.Model):
         db_index=False,
     )
     type = models.CharField(max_length=50)
-    data = DocumentField()  # bulk-inserted: see its class
+    data = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = MerchantQuerySet.as_manager()

@@ -2,7 +2,7 @@
 a connection is prepared (config/settings.py): a refund's dozen statements are parsed
 and planned once per connection, not on every request. DATABASE_PREPARED_STATEMENTS=false
 turns it off for a pooler that cannot keep prepared statements. The few rows a request
-bulk-inserts go in as rows, not as arrays (core.models.DocumentField)."""
+bulk-inserts go in as rows, not as arrays (config/postgresql)."""
 
 import os
 import subprocess
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.postgresql.compiler import UNNEST_FROM_ROWS
 from payments.models import Payment
 from tests.conftest import require_postgres
 from tests.factories import PaymentFactory
@@ -61,20 +62,25 @@ def test_prepared_statements_are_on_by_default_and_off_when_asked():
 
 
 @pytest.mark.django_db
-def test_a_refunds_webhook_events_are_inserted_as_rows_with_their_documents_whole(merchant):
-    """core.models.DocumentField: the two events of an external refund go in as one
-    INSERT ... VALUES, not as arrays through UNNEST (twice as slow for a few rows)."""
+def test_a_few_rows_are_bulk_inserted_as_values_and_a_batch_as_arrays(merchant):
+    """config/postgresql: the two events of an external refund go in as one INSERT ...
+    VALUES, with their documents whole; from UNNEST_FROM_ROWS rows on, as Django's
+    arrays through UNNEST (planned once whatever the batch's length)."""
     require_postgres()
     data = {"id": "pay_1", "note": 'a "quoted", {braced} note', "amounts": [1, 2]}
+    types = ["refund.created", "refund.succeeded"]
     with CaptureQueriesContext(connection) as queries:
-        events = outbox.record(
-            merchant_id=merchant.id, types=["refund.created", "refund.succeeded"], data=data
+        events = outbox.record(merchant_id=merchant.id, types=types, data=data)
+        batch = Event.objects.bulk_create(
+            Event(merchant_id=merchant.id, type="payment.created", data=data)
+            for _ in range(UNNEST_FROM_ROWS)
         )
 
     inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "webhooks_event"')]
-    assert len(inserts) == 1 and "UNNEST" not in inserts[0] and " VALUES " in inserts[0]
-    stored = Event.objects.filter(id__in=[e.id for e in events]).order_by("type")
-    assert [(e.type, e.data) for e in stored] == [
-        ("refund.created", data),
-        ("refund.succeeded", data),
-    ]
+    assert len(inserts) == 2
+    assert " VALUES " in inserts[0] and "UNNEST" not in inserts[0]
+    assert "UNNEST" in inserts[1]
+    stored = Event.objects.filter(id__in=[e.id for e in events + batch])
+    assert sorted((e.type, e.data == data) for e in stored) == sorted(
+        [(t, True) for t in types] + [("payment.created", True)] * UNNEST_FROM_ROWS
+    )
