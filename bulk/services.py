@@ -94,7 +94,7 @@ def _refusal(row, payment, verdict, remaining, seen_in) -> str:
         return f"Not refundable: {why}"
     if not payment.is_captured:
         return "Not refundable: it is not captured (void the authorization from its page)"
-    if payment.is_chargebacked:
+    if payment.chargeback_outstanding:
         return (
             "Not refundable here: it was charged back, the customer already got the money "
             "back (refund it from its page if you must)"

@@ -150,7 +150,7 @@ class ReversalForm(TokenForm):
                 f"In {payment.currency}; at most "
                 f"{money.format_minor(payment.amount_reversible, payment.currency)}."
             )
-        if not payment.is_chargebacked:
+        if not payment.chargeback_outstanding:
             del self.fields["confirm_chargeback"]
 
     def clean_confirm_chargeback(self) -> bool:

@@ -252,6 +252,15 @@ class Payment(models.Model):
             return "its capture is still pending at the gateway"
         return None
 
+    @property
+    def chargeback_outstanding(self) -> bool:
+        """Charged back, with money still out through it (its dispute is open, lost or
+        accepted): a refund would return that money a second time, so the dashboard
+        warns and asks to confirm (SPEC 4 rule 7) and a bulk refund leaves it out. Once
+        the dispute is won the disputed money came back (SPEC 10: `amount_disputed` is
+        the sum of the disputes not won) and a refund returns money once."""
+        return self.is_chargebacked and self.amount_disputed > 0
+
     def capture_refusal(self) -> str | None:
         """Why this payment cannot be captured now, or None (SPEC 3: once only, not on a
         voided or failed payment)."""

@@ -138,7 +138,7 @@ def amount_lines(payment: Payment) -> list[AmountLine]:
             AmountLine(
                 "Refundable",
                 fmt(refundable),
-                emphasis=refundable > 0 and not payment.is_chargebacked,
+                emphasis=refundable > 0 and not payment.chargeback_outstanding,
             )
         )
     return lines

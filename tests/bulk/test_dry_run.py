@@ -4,7 +4,8 @@ import pytest
 
 from bulk import services
 from bulk.models import BatchRow, RefundBatch
-from chargebacks.services import record_chargeback
+from chargebacks.models import Dispute
+from chargebacks.services import close_dispute, record_chargeback
 from core.actors import SYSTEM, Actor
 from payments import services as payment_services
 from payments.gateways import sandbox
@@ -118,3 +119,31 @@ def test_an_empty_amount_plans_what_is_left_after_the_rows_before_it(merchant, a
         (BatchRow.Outcome.PENDING, 2500),
     ]
     assert batch.totals == {"USD": 4000}
+
+
+def test_a_charged_back_payment_is_left_out_unless_its_dispute_was_won(merchant, agent):
+    """Payment.chargeback_outstanding: while the customer keeps the money through a
+    chargeback a bulk refund would return it twice; after a won dispute it came back."""
+    verdicts = {}
+    for outcome in ("won", "lost"):
+        payment = PaymentFactory(merchant=merchant, amount=2500)
+        record_chargeback(merchant=merchant, payment_id=payment.id, actor=SYSTEM)
+        close_dispute(
+            merchant=merchant,
+            actor=SYSTEM,
+            dispute_id=Dispute.objects.get(payment=payment).id,
+            outcome=outcome,
+            reported_by_gateway=True,
+        )
+        verdicts[outcome] = [payment.id, "1.00", "", ""]
+
+    batch = services.create_batch(
+        merchant=merchant,
+        actor=Actor(user=agent),
+        filename="disputed.csv",
+        content=refund_file([verdicts["won"], verdicts["lost"]]),
+    )
+
+    won, lost = batch.rows.order_by("number")
+    assert (won.outcome, won.amount) == (OK, 100)
+    assert lost.outcome == REFUSED and lost.error.startswith("Not refundable here: it was charged")

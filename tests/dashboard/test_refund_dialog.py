@@ -7,10 +7,12 @@ import re
 import pytest
 from django.urls import reverse
 
+from chargebacks import services as chargebacks
+from chargebacks.models import Dispute
 from core.actors import SYSTEM
 from core.forms import FormToken
 from payments import services
-from payments.models import Payment, Transaction
+from payments.models import Transaction
 from tests.conftest import require_postgres, run_concurrently
 from tests.dashboard.conftest import HTMX
 from tests.dashboard.roles import ensure_role_groups
@@ -230,8 +232,23 @@ def test_record_only_refund_is_external_and_succeeded(agent_client, payment):
     assert payment.amount_reversal_pending == 0
 
 
-def test_chargebacked_payment_needs_an_explicit_confirmation(agent_client, payment):
-    Payment.objects.filter(pk=payment.pk).update(is_chargebacked=True)
+def charge_back(payment, *, outcome: str | None = None):
+    """Record a chargeback on the payment, its dispute closed with `outcome` if given."""
+    chargebacks.record_chargeback(merchant=payment.merchant, payment_id=payment.id, actor=SYSTEM)
+    if outcome:
+        dispute = Dispute.objects.get(payment=payment)
+        chargebacks.close_dispute(
+            merchant=payment.merchant,
+            actor=SYSTEM,
+            dispute_id=dispute.id,
+            outcome=outcome,
+            reported_by_gateway=True,
+        )
+
+
+@pytest.mark.parametrize("outcome", [None, "lost"])
+def test_chargebacked_payment_needs_an_explicit_confirmation(agent_client, payment, outcome):
+    charge_back(payment, outcome=outcome)
     html = agent_client.get(reverse_url(payment), headers=HTMX).content.decode()
     assert "This payment was charged back." in html
     assert 'name="confirm_chargeback"' in html
@@ -244,6 +261,24 @@ def test_chargebacked_payment_needs_an_explicit_confirmation(agent_client, payme
     response = post(agent_client, payment, amount="5.00", confirm_chargeback="on")
     assert response.status_code == 204
     assert len(reversals(payment)) == 1
+
+
+def test_a_refund_after_a_won_dispute_returns_money_once_and_needs_no_confirmation(
+    agent_client, payment
+):
+    """SPEC 10: the won dispute gave the money back, so the double-refund warning would
+    be untrue; the dialog says what happened instead."""
+    charge_back(payment, outcome="won")
+    html = agent_client.get(reverse_url(payment), headers=HTMX).content.decode()
+    assert "This payment was charged back." not in html
+    assert "its dispute was won" in html
+    assert 'name="confirm_chargeback"' not in html
+
+    response = post(agent_client, payment, amount="5.00")
+
+    assert response.status_code == 204
+    [refund] = reversals(payment)
+    assert refund.amount == 500
 
 
 def test_nothing_reversible_shows_why_and_reverses_nothing(agent_client, payment):
