@@ -11,7 +11,7 @@ the 10M bench database (median, in a transaction), ledger rows:
 
     rows        2       10      50      200     1000
     UNNEST      3.9-4.4 7.8-8.7 25-29   90-92   421-504 ms
-    VALUES      2.9     7.7-8.6 32-36   141-147 591-791 ms
+    VALUES      2.9     7.7-8.6 32-36   141-147 735-791 ms
 
 so below 10 rows the insert is written as plain VALUES rows, from 10 as Django does.
 """
