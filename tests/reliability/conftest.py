@@ -482,23 +482,34 @@ class Cluster:
     def web(self) -> Web:
         return self.webs[0]
 
-    def revive(self, *, wait: bool = True) -> list[str]:
+    def revive(self, *, wait: bool = True, settle: float = 3.0) -> list[str]:
         """Restart whatever is dead or stopped, as a process supervisor (systemd,
         Kubernetes) would; answers the names of the processes restarted.
 
         Needed after a broker outage, not only after a kill: with kombu 5.7, a worker
         that holds an unacknowledged message when the Redis connection drops exits
         ("Unrecoverable error: AttributeError ... 'hostname'" in restore_unacked)
-        instead of reconnecting."""
+        instead of reconnecting. It takes a second or more to stop, so a worker that
+        logged that is waited for and restarted, and with `wait`, whatever dies in the
+        `settle` seconds after is restarted too (a supervisor does not look once)."""
         for server in (self.broker, self.ledger_redis):
             server.thaw()
-        dead = [proc for proc in self.procs if not proc.alive]
-        for proc in dead:
-            proc.start()
-        if wait:
+        restarted: list[str] = []
+        deadline = time.monotonic() + (settle if wait else 0)
+        while True:
+            for worker in self.workers.values():
+                if worker.alive and "Unrecoverable error" in worker.output():
+                    worker.popen.wait(timeout=60)
+            dead = [proc for proc in self.procs if not proc.alive]
             for proc in dead:
-                proc.wait_ready()
-        return [proc.name for proc in dead]
+                proc.start()
+            if wait:
+                for proc in dead:
+                    proc.wait_ready()
+            restarted += [proc.name for proc in dead]
+            if time.monotonic() >= deadline:
+                return restarted
+            time.sleep(0.2)
 
     def logs(self) -> str:
         return "\n".join(proc.tail() for proc in self.procs if proc.log_path.exists())
