@@ -4,6 +4,8 @@ factory-built payment has a consistent ledger."""
 import factory
 from django.contrib.auth.models import Group
 
+from chargebacks.models import Dispute
+from chargebacks.services import close_dispute, record_chargeback
 from core.actors import SYSTEM
 from customers.models import Customer
 from merchants.models import Merchant, User
@@ -75,3 +77,17 @@ class PaymentFactory(factory.Factory):
 def make_api_key(merchant, **kwargs):
     """An API key and its secret."""
     return create_api_key(merchant=merchant, **kwargs)
+
+
+def charge_back(payment, *, outcome: str | None = None):
+    """Record a chargeback on the payment through the service, its dispute then closed
+    with `outcome` ("won", "lost") as the gateway would report it, if given."""
+    record_chargeback(merchant=payment.merchant, payment_id=payment.id, actor=SYSTEM)
+    if outcome:
+        close_dispute(
+            merchant=payment.merchant,
+            actor=SYSTEM,
+            dispute_id=Dispute.objects.get(payment=payment).id,
+            outcome=outcome,
+            reported_by_gateway=True,
+        )

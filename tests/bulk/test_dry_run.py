@@ -4,14 +4,13 @@ import pytest
 
 from bulk import services
 from bulk.models import BatchRow, RefundBatch
-from chargebacks.models import Dispute
-from chargebacks.services import close_dispute, record_chargeback
+from chargebacks.services import record_chargeback
 from core.actors import SYSTEM, Actor
 from payments import services as payment_services
 from payments.gateways import sandbox
 from payments.models import Payment, Transaction
 from tests.bulk.helpers import refund_file
-from tests.factories import PaymentFactory
+from tests.factories import PaymentFactory, charge_back
 
 pytestmark = pytest.mark.django_db
 
@@ -127,14 +126,7 @@ def test_a_charged_back_payment_is_left_out_unless_its_dispute_was_won(merchant,
     verdicts = {}
     for outcome in ("won", "lost"):
         payment = PaymentFactory(merchant=merchant, amount=2500)
-        record_chargeback(merchant=merchant, payment_id=payment.id, actor=SYSTEM)
-        close_dispute(
-            merchant=merchant,
-            actor=SYSTEM,
-            dispute_id=Dispute.objects.get(payment=payment).id,
-            outcome=outcome,
-            reported_by_gateway=True,
-        )
+        charge_back(payment, outcome=outcome)
         verdicts[outcome] = [payment.id, "1.00", "", ""]
 
     batch = services.create_batch(

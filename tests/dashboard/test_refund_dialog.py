@@ -7,8 +7,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from chargebacks import services as chargebacks
-from chargebacks.models import Dispute
 from core.actors import SYSTEM
 from core.forms import FormToken
 from payments import services
@@ -16,7 +14,7 @@ from payments.models import Transaction
 from tests.conftest import require_postgres, run_concurrently
 from tests.dashboard.conftest import HTMX
 from tests.dashboard.roles import ensure_role_groups
-from tests.factories import MerchantFactory, PaymentFactory, UserFactory
+from tests.factories import MerchantFactory, PaymentFactory, UserFactory, charge_back
 
 
 def reverse_url(payment):
@@ -230,20 +228,6 @@ def test_record_only_refund_is_external_and_succeeded(agent_client, payment):
     assert refund.status == "succeeded"
     payment.refresh_from_db()
     assert payment.amount_reversal_pending == 0
-
-
-def charge_back(payment, *, outcome: str | None = None):
-    """Record a chargeback on the payment, its dispute closed with `outcome` if given."""
-    chargebacks.record_chargeback(merchant=payment.merchant, payment_id=payment.id, actor=SYSTEM)
-    if outcome:
-        dispute = Dispute.objects.get(payment=payment)
-        chargebacks.close_dispute(
-            merchant=payment.merchant,
-            actor=SYSTEM,
-            dispute_id=dispute.id,
-            outcome=outcome,
-            reported_by_gateway=True,
-        )
 
 
 @pytest.mark.parametrize("outcome", [None, "lost"])
